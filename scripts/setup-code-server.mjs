@@ -59,7 +59,8 @@ export function setupCodeServer() {
   symlinkForce('code-linux.sh', join(vscodeDir, 'bin', 'remote-cli', 'code-server'));
   symlinkForce('browser-linux.sh', join(vscodeDir, 'bin', 'helpers', 'browser.sh'));
   run('npm', ['install', '--omit=dev', '--ignore-scripts', '--no-package-lock'], join(vscodeDir, 'extensions'));
-  run('npm', ['rebuild', 'argon2'], codeServerRoot, true);
+  // argon2 (password hashing; unused with --auth none, but loaded at start) sits beside code-server.
+  run('npm', ['rebuild', 'argon2'], cacheDir, true);
   if (!existsSync(entryJs)) throw new Error(`code-server setup: ${entryJs} missing after install`);
   const pkg = JSON.parse(readFileSync(join(codeServerRoot, 'package.json'), 'utf8'));
   writeFileSync(marker, JSON.stringify({ version: pkg.version, seconds: (Date.now() - t0) / 1000 }));

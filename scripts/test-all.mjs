@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// `npm test`: every tier, in order, and a non-zero exit if any fails.
+//   1. static: type-check (host + webview) and lint (incl. the no-'vscode'-outside-src/extension rule)
+//   2. build (esbuild bundles)
+//   3. unit: node:test in plain Node                       (scripts/test-unit.mjs)
+//   4. python: the PyTorch trainer's tests                 (scripts/test-python.mjs, if present)
+//   5. integration: the suite inside a real VS Code         (code-server 4.100.3 here; test-electron: npm run test:desktop)
+//   6. e2e: Playwright + Chromium against code-server       (test/e2e)
+// The last line is 'N passed, N failed' over the tiers.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const npx = (args) => [join(root, 'node_modules', '.bin', args[0]), ...args.slice(1)];
+const tiers = [
+  ['typecheck', npx(['tsc', '-p', 'tsconfig.json', '--noEmit'])],
+  ['typecheck webview', npx(['tsc', '-p', 'webview/tsconfig.json', '--noEmit'])],
+  ['lint', npx(['eslint', '--no-error-on-unmatched-pattern', 'src', 'webview', 'test', 'scripts', 'bench'])],
+  ['build', [process.execPath, 'scripts/build.mjs']],
+  ['unit', [process.execPath, 'scripts/test-unit.mjs']],
+  ...(existsSync(join(root, 'scripts', 'test-python.mjs')) ? [['python', [process.execPath, 'scripts/test-python.mjs']]] : []),
+  ['integration', [process.execPath, 'test/integration/runInCodeServer.mjs']],
+  ['e2e', [process.execPath, '--test', 'test/e2e/runE2e.mjs']],
+];
+const only = process.argv.slice(2);
+const results = [];
+for (const [name, [cmd, ...args]] of tiers) {
+  if (only.length && !only.includes(name)) continue;
+  console.log(`\n=== ${name}: ${[cmd.replace(root + '/', ''), ...args].join(' ')}`);
+  const t0 = Date.now();
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, POINTBOX_SKIP_BUILD: '1' } });
+  const ok = r.status === 0;
+  results.push({ name, ok, s: (Date.now() - t0) / 1000 });
+  console.log(`=== ${name}: ${ok ? 'passed' : `FAILED (exit ${r.status ?? r.signal})`} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+console.log('\nTiers:');
+for (const r of results) console.log(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.name.padEnd(18)} ${r.s.toFixed(1)} s`);
+const failed = results.filter((r) => !r.ok).length;
+console.log(`tiers: ${results.length - failed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

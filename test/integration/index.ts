@@ -1,0 +1,40 @@
+/**
+ * Entry of the integration suite, run inside a real VS Code extension host with the real 'vscode' API:
+ * by @vscode/test-electron (`run`, the --extensionTestsPath contract) or by the code-server harness
+ * (`runSuite`, which returns a report). Bundled to out/test/integration/index.js.
+ */
+import Mocha from 'mocha';
+
+export interface SuiteReport {
+  passed: number;
+  failed: number;
+  tests: { title: string; state: 'passed' | 'failed' | 'pending'; durationMs?: number; error?: string }[];
+  metrics: Record<string, number>;
+}
+
+/** Tests can record measurements (e.g. activation time) here; `npm run bench` reads them. */
+export const metrics: Record<string, number> = {};
+(globalThis as any).__pointboxMetrics = metrics;
+
+export function runSuite(opts: { grep?: string } = {}): Promise<SuiteReport> {
+  const mocha = new Mocha({ ui: 'bdd', timeout: 60_000, color: false, grep: opts.grep || undefined });
+  // Register the bdd globals, then load the bundled suite files (esbuild keeps require() lazy).
+  mocha.suite.emit('pre-require', globalThis, 'suite', mocha);
+  require('./suite/activation.test');
+  require('./suite/views.test');
+  const report: SuiteReport = { passed: 0, failed: 0, tests: [], metrics };
+  return new Promise((resolve) => {
+    const runner = mocha.run(() => resolve(report));
+    runner.on('pass', (t) => { report.passed++; report.tests.push({ title: t.fullTitle(), state: 'passed', durationMs: t.duration }); });
+    runner.on('fail', (t, err) => { report.failed++; report.tests.push({ title: t.fullTitle(), state: 'failed', error: String(err?.stack ?? err) }); });
+    runner.on('pending', (t) => { report.tests.push({ title: t.fullTitle(), state: 'pending' }); });
+  });
+}
+
+/** @vscode/test-electron entry point: rejects when any test fails. */
+export async function run(): Promise<void> {
+  const r = await runSuite({ grep: process.env.POINTBOX_TEST_GREP });
+  for (const t of r.tests) console.log(`${t.state === 'passed' ? 'ok' : t.state === 'failed' ? 'FAIL' : 'skip'} ${t.title}${t.error ? '\n' + t.error : ''}`);
+  console.log(`${r.passed} passed, ${r.failed} failed`);
+  if (r.failed > 0) throw new Error(`${r.failed} integration test(s) failed`);
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// Integration tier, runner B: runs test/integration (the same suite @vscode/test-electron runs) inside
+// code-server 4.100.3's real extension host. code-server has no --extensionTestsPath, so a test-only
+// harness extension (test/integration/harness) loads the bundled suite when a browser connects and
+// writes a JSON report that this script prints and turns into the exit code.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot, startCodeServer, launchBrowser, openWorkbench } from '../support/codeServer.mjs';
+
+export async function runIntegration({ grep, quiet = false } = {}) {
+  if (!process.env.POINTBOX_SKIP_BUILD) {
+    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'inherit' });
+  }
+  execFileSync(process.execPath, ['scripts/build-tests.mjs'], { cwd: repoRoot, stdio: 'inherit' });
+  const work = mkdtempSync(join(tmpdir(), 'pointbox-it-'));
+  const workspace = join(work, 'workspace');
+  mkdirSync(workspace);
+  writeFileSync(join(workspace, 'README.txt'), 'PointBox integration test workspace (no dataset here, so nothing activates PointBox early).\n');
+  const resultsFile = join(work, 'results.json');
+  const server = await startCodeServer({
+    workspace,
+    env: { POINTBOX_TEST_SUITE: join(repoRoot, 'out', 'test', 'integration', 'index.js'), POINTBOX_TEST_RESULTS: resultsFile, POINTBOX_TEST_GREP: grep ?? '' },
+    extraExtensions: [join(repoRoot, 'test', 'integration', 'harness')],
+  });
+  const browser = await launchBrowser();
+  try {
+    await openWorkbench(browser, server.url);
+    const deadline = Date.now() + 240_000;
+    while (!existsSync(resultsFile)) {
+      if (Date.now() > deadline) throw new Error(`no integration results after 240 s; code-server log:\n${server.output().slice(-4000)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const report = JSON.parse(readFileSync(resultsFile, 'utf8'));
+    if (!quiet) {
+      for (const t of report.tests) {
+        console.log(`${t.state === 'passed' ? 'ok  ' : t.state === 'failed' ? 'FAIL' : 'skip'} ${t.title}${t.durationMs !== undefined ? ` (${t.durationMs} ms)` : ''}`);
+        if (t.error) console.log('     ' + t.error.split('\n').slice(0, 8).join('\n     '));
+      }
+      console.log(`integration (code-server 4.100.3): ${report.passed} passed, ${report.failed} failed`);
+    }
+    return report;
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  runIntegration({ grep: process.env.POINTBOX_TEST_GREP }).then((r) => {
+    process.exit(r.failed > 0 || r.passed === 0 ? 1 : 0);
+  }, (e) => { console.error(e.message ?? e); process.exit(1); });
+}
