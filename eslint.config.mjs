@@ -26,4 +26,10 @@ export default tseslint.config(
     },
   },
   { files: ['src/core/**', 'src/shared/**', 'src/cli/**', 'webview/**'], rules: noVscode },
+  {
+    // Plain CommonJS files loaded directly by VS Code (the test harness extension).
+    files: ['**/*.js', '**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', exports: 'writable', module: 'writable' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

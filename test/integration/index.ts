@@ -20,8 +20,10 @@ export function runSuite(opts: { grep?: string } = {}): Promise<SuiteReport> {
   const mocha = new Mocha({ ui: 'bdd', timeout: 60_000, color: false, grep: opts.grep || undefined });
   // Register the bdd globals, then load the bundled suite files (esbuild keeps require() lazy).
   mocha.suite.emit('pre-require', globalThis, 'suite', mocha);
+  /* eslint-disable @typescript-eslint/no-require-imports -- must run after 'pre-require', so not a hoisted import */
   require('./suite/activation.test');
   require('./suite/views.test');
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const report: SuiteReport = { passed: 0, failed: 0, tests: [], metrics };
   return new Promise((resolve) => {
     const runner = mocha.run(() => resolve(report));
