@@ -11,9 +11,9 @@ import { repoRoot, startCodeServer, launchBrowser, openWorkbench } from '../supp
 
 export async function runIntegration({ grep, quiet = false } = {}) {
   if (!process.env.POINTBOX_SKIP_BUILD) {
-    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'inherit' });
+    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: ['ignore', 2, 2] });
   }
-  execFileSync(process.execPath, ['scripts/build-tests.mjs'], { cwd: repoRoot, stdio: 'inherit' });
+  execFileSync(process.execPath, ['scripts/build-tests.mjs'], { cwd: repoRoot, stdio: ['ignore', 2, 2] });
   const work = mkdtempSync(join(tmpdir(), 'pointbox-it-'));
   const workspace = join(work, 'workspace');
   mkdirSync(workspace);

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli } from '../../src/cli/main';
-import { productInfo } from '../../src/shared/productInfo';
+import { runCli } from '../../../src/cli/main';
+import { productInfo } from '../../../src/shared/productInfo';
 
 function capture() {
   let out = ''; let err = '';
@@ -13,7 +13,7 @@ function capture() {
 test('version prints JSON with the package.json version', async () => {
   const c = capture();
   assert.equal(await runCli(['version'], c.io), 0);
-  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8'));
   assert.equal(JSON.parse(c.out).version, pkg.version);
   assert.equal(productInfo.version, pkg.version);
 });
