@@ -1,0 +1,108 @@
+"""`python3 -m pbc_trainer train|export|eval|synth` (run from models/, or with models/ on PYTHONPATH)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from .data import PBCDataError
+
+
+def _add_train(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="export dir from `pointbox export coco <dataset> --out <dir> --layout pbc`")
+    p.add_argument("--out", required=True, help="run directory (run.json, metrics.jsonl, checkpoints/, model.onnx)")
+    p.add_argument("--mode", default="pbc", choices=["pointdetr", "mpc", "sc", "pbc"])
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--batch", type=int, default=8, help="box-level images per step and per process")
+    p.add_argument("--unlabeled-batch", type=int, default=None, help="point-only images per step for SC (default = --batch)")
+    p.add_argument("--image-size", type=int, default=256)
+    p.add_argument("--stride", type=int, default=16, choices=[8, 16], help="backbone stride (8 for small inputs)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lr", type=float, default=4e-4)
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--warmup-steps", type=int, default=100)
+    p.add_argument("--sc-epochs", type=int, default=None, help="pbc: epochs of SC fine-tuning at the end (default epochs/3)")
+    p.add_argument("--steps-per-epoch", type=int, default=None, help="default: one pass over the box-level images")
+    p.add_argument("--eval-every", type=int, default=1)
+    p.add_argument("--log-every", type=int, default=10)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--train-box", default=None, help="COCO JSON of box-level train images (default: found by name)")
+    p.add_argument("--train-point", default=None, help="COCO JSON of point-level train images")
+    p.add_argument("--val", default=None, help="COCO JSON of the validation split")
+    p.add_argument("--image-root", default=None, help="folder that file_name is relative to (default: the export dir)")
+    p.add_argument("--val-points", default="given", choices=["given", "center", "random"])
+    p.add_argument("--no-export", dest="export", action="store_false")
+    p.add_argument("--max-images", type=int, default=None)
+    p.add_argument("--dim", type=int, default=128)
+    p.add_argument("--dec-layers", type=int, default=3)
+    p.add_argument("--enc-layers", type=int, default=2)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="pbc_trainer", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    _add_train(sub.add_parser("train", help="train a Point DETR teacher (PBC modes)"))
+    e = sub.add_parser("export", help="export a checkpoint to ONNX with the PointBox contract")
+    e.add_argument("--checkpoint", required=True)
+    e.add_argument("--out", required=True)
+    e.add_argument("--reference-dir", default=None, help="also write reference inputs/outputs here")
+    ev = sub.add_parser("eval", help="AP50 of a checkpoint (and the prior-box baseline) on an export's val split")
+    ev.add_argument("--checkpoint", required=True)
+    ev.add_argument("--data", required=True)
+    ev.add_argument("--val", default=None)
+    ev.add_argument("--train-box", default=None)
+    ev.add_argument("--image-root", default=None)
+    ev.add_argument("--val-points", default="given", choices=["given", "center", "random"])
+    ev.add_argument("--seed", type=int, default=0)
+    s = sub.add_parser("synth", help="write a small synthetic PBC export (for tests and smoke runs)")
+    s.add_argument("--out", required=True)
+    s.add_argument("--train", type=int, default=24)
+    s.add_argument("--val", type=int, default=8)
+    s.add_argument("--size", type=int, default=96)
+    s.add_argument("--box-ratio", type=float, default=0.5)
+    s.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    try:
+        if args.cmd == "train":
+            from .train import TrainSpec, train
+
+            d = vars(args).copy()
+            d.pop("cmd")
+            run = train(TrainSpec(**d))
+            print(json.dumps({"status": run["status"], "out": os.path.abspath(args.out), "final": run.get("final")}))
+            return 0
+        if args.cmd == "export":
+            from .export import export_onnx
+
+            print(json.dumps(export_onnx(args.checkpoint, args.out, args.reference_dir)))
+            return 0
+        if args.cmd == "eval":
+            from .data import load_pbc_export
+            from .evaluate import evaluate_model, evaluate_prior_box
+            from .export import load_checkpoint
+            import torch
+
+            torch.set_num_threads(os.cpu_count() or 1)
+            model, ck = load_checkpoint(args.checkpoint)
+            data = load_pbc_export(args.data, model.cfg.image_size, train_box=args.train_box, val=args.val,
+                                   image_root=args.image_root, val_points=args.val_points, seed=args.seed,
+                                   need_boxes=False)
+            if data.classes != ck["classes"]:
+                print(f"warning: dataset classes {data.classes} != model classes {ck['classes']}", file=sys.stderr)
+            res = {"model": evaluate_model(model, data.val, len(data.classes))}
+            if data.train_box:
+                res["prior_box"] = evaluate_prior_box(data.train_box, data.val, len(data.classes))
+            print(json.dumps(res))
+            return 0
+        if args.cmd == "synth":
+            from .synth import make_synthetic_export
+
+            make_synthetic_export(args.out, args.train, args.val, args.size, args.box_ratio, seed=args.seed)
+            print(json.dumps({"out": os.path.abspath(args.out)}))
+            return 0
+    except PBCDataError as e:
+        print(f"pbc_trainer: dataset error: {e}", file=sys.stderr)
+        return 2
+    return 1

@@ -1,0 +1,430 @@
+"""Training loop: modes pointdetr | mpc | sc | pbc, single process or torchrun (DDP), run directory with
+run.json, metrics.jsonl, checkpoints, model.onnx and reference inputs/outputs.
+
+Fixes relative to PBC's public code (see models/README.md):
+- the point of a box-level lesion is re-sampled uniformly in its box at every step (PBC's "jitter" is
+  U(0.05, 0.05), a constant);
+- the SC flip is applied per image *before* padding and the padding mask is kept for the flipped view;
+- padded queries are masked out of decoder self-attention, so outputs never depend on batch composition.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+
+from . import CONTRACT_VERSION, __version__
+from . import losses as L
+from .data import NORMALIZATION, ImageRecord, PBCData, load_pbc_export, normalize, sample_points_in_boxes
+from .evaluate import evaluate_model, evaluate_prior_box
+from .model import ModelConfig, build_model, checkpoint_payload, count_params
+
+MODES = ("pointdetr", "mpc", "sc", "pbc")
+
+
+# ------------------------------------------------------------------------------------------------ batches
+
+def _gamma(img: np.ndarray, rng) -> np.ndarray:
+    return np.power(np.clip(img, 0, 1), rng.uniform(0.7, 1.4)).astype(np.float32)
+
+
+def random_erase(img: np.ndarray, rng, p: float = 0.5, area=(0.02, 0.2), ratio=(0.3, 3.3)) -> np.ndarray:
+    """torchvision-style RandomErasing (filled with uniform noise) on one [S,S] image in [0,1]."""
+    if rng.random() >= p:
+        return img
+    S = img.shape[0]
+    for _ in range(10):
+        a = rng.uniform(*area) * S * S
+        r = math.exp(rng.uniform(math.log(ratio[0]), math.log(ratio[1])))
+        h, w = int(round(math.sqrt(a * r))), int(round(math.sqrt(a / r)))
+        if 0 < h < S and 0 < w < S:
+            y, x = rng.integers(0, S - h + 1), rng.integers(0, S - w + 1)
+            img = img.copy()
+            img[y:y + h, x:x + w] = rng.random((h, w), dtype=np.float32)
+            return img
+    return img
+
+
+def flip_sample(img: np.ndarray, points: np.ndarray, boxes: Optional[np.ndarray] = None):
+    """Horizontal flip of one un-padded sample: image columns reversed, x -> 1 - x (boxes: x1/x2 swap)."""
+    fp = points.copy()
+    fp[:, 0] = 1.0 - fp[:, 0]
+    fb = None
+    if boxes is not None:
+        fb = boxes.copy()
+        fb[:, 0], fb[:, 2] = 1.0 - boxes[:, 2], 1.0 - boxes[:, 0]
+    return img[:, ::-1].copy(), fp, fb
+
+
+@dataclass
+class Batch:
+    image: torch.Tensor  # [B,1,S,S] normalized
+    points: torch.Tensor  # [B,N,2]
+    labels: torch.Tensor  # [B,N]
+    mask: torch.Tensor  # [B,N] 1 = real point
+    gt: torch.Tensor  # [B,N,4]
+    sup: torch.Tensor  # [B,N] 1 = real point with a GT box
+    pair: torch.Tensor  # [B,N] MPC partner (-1 none)
+    sc_a: torch.Tensor  # [U] rows of original SC views
+    sc_b: torch.Tensor  # [U] rows of the flipped views (same query order)
+    n_images: int
+
+    def to(self, dev):
+        return Batch(*(getattr(self, f).to(dev) if isinstance(getattr(self, f), torch.Tensor) else getattr(self, f)
+                       for f in self.__dataclass_fields__))
+
+
+def make_batch(box_recs: Sequence[ImageRecord], point_recs: Sequence[ImageRecord], mpc: bool, rng,
+               augment: bool = True, erase: bool = True) -> Batch:
+    """One forward batch: box-level images (1 point per box, or 2 with MPC), then for every point-only image
+    an original view and its flipped view (both randomly erased) for SC. Flips happen per image, before
+    padding, and every view keeps its own mask."""
+    items = []  # (img, points, labels, gt or None, pair or None)
+    for r in box_recs:
+        img = r.image.astype(np.float32)
+        boxes = r.boxes
+        if augment:
+            img = _gamma(img, rng)
+        p1 = sample_points_in_boxes(boxes, rng)
+        if mpc:
+            p2 = sample_points_in_boxes(boxes, rng)
+            k = len(boxes)
+            pts = np.concatenate([p1, p2])
+            gt = np.concatenate([boxes, boxes])
+            labels = np.concatenate([r.labels, r.labels])
+            pair = np.concatenate([np.arange(k, 2 * k), np.arange(0, k)])
+        else:
+            pts, gt, labels, pair = p1, boxes, r.labels, None
+        if augment and rng.random() < 0.5:
+            img, pts, gt = flip_sample(img, pts, gt)
+        items.append((img, pts, labels, gt, pair))
+    sc_a, sc_b = [], []
+    for r in point_recs:
+        img = r.image.astype(np.float32)
+        if augment:
+            img = _gamma(img, rng)
+        fimg, fpts, _ = flip_sample(img, r.points)
+        a = random_erase(img, rng) if erase else img
+        b = random_erase(fimg, rng) if erase else fimg
+        sc_a.append(len(items))
+        items.append((a, r.points, r.labels, None, None))
+        sc_b.append(len(items))
+        items.append((b, fpts, r.labels, None, None))
+    B = len(items)
+    N = max(len(it[2]) for it in items)
+    S = items[0][0].shape[0]
+    image = np.zeros((B, 1, S, S), np.float32)
+    points = np.zeros((B, N, 2), np.float32)
+    labels = np.zeros((B, N), np.int64)
+    mask = np.zeros((B, N), np.float32)
+    gt = np.zeros((B, N, 4), np.float32)
+    sup = np.zeros((B, N), np.float32)
+    pair = np.full((B, N), -1, np.int64)
+    for i, (img, pts, lab, g, pr) in enumerate(items):
+        k = len(lab)
+        image[i, 0] = normalize(img)
+        points[i, :k] = pts
+        labels[i, :k] = lab
+        mask[i, :k] = 1
+        if g is not None:
+            gt[i, :k] = g
+            sup[i, :k] = 1
+        if pr is not None:
+            pair[i, :k] = pr
+    t = torch.from_numpy
+    return Batch(t(image), t(points), t(labels), t(mask), t(gt), t(sup), t(pair),
+                 torch.tensor(sc_a, dtype=torch.long), torch.tensor(sc_b, dtype=torch.long),
+                 len(box_recs) + len(point_recs))
+
+
+def compute_losses(model, batch: Batch, use_mpc: bool, use_sc: bool) -> Dict[str, torch.Tensor]:
+    boxes, scores, layer_boxes, raw_score = model(batch.image, batch.points, batch.labels, batch.mask, all_layers=True)
+    terms = L.box_losses(layer_boxes, batch.gt, batch.sup)
+    last = layer_boxes[-1]
+    terms["iou"] = L.iou_head_loss(raw_score, last, batch.gt, batch.sup)
+    if use_mpc:
+        terms["mpc"] = L.mpc_loss(last, batch.pair, batch.sup)
+    if use_sc:
+        if len(batch.sc_a):
+            terms["sc"] = L.sc_loss(last[batch.sc_a], last[batch.sc_b], batch.mask[batch.sc_a])
+        else:
+            terms["sc"] = last.sum() * 0.0
+    terms["total"] = L.total(terms)
+    return terms
+
+
+# ------------------------------------------------------------------------------------------------ run dir
+
+def _atomic_json(path: str, obj) -> None:
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=2)
+    os.replace(tmp, path)
+
+
+def _git_commit() -> Optional[str]:
+    try:
+        here = os.path.dirname(os.path.abspath(__file__))
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
+                              timeout=5).stdout.strip() or None
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def versions() -> dict:
+    return {"pbc_trainer": __version__, "contract_version": CONTRACT_VERSION, "torch": torch.__version__,
+            "numpy": np.__version__, "python": platform.python_version(), "platform": platform.platform(),
+            "git_commit": _git_commit(), "cuda": torch.version.cuda if torch.cuda.is_available() else None}
+
+
+class MetricsWriter:
+    def __init__(self, path: Optional[str]):
+        self.f = open(path, "a", encoding="utf-8") if path else None
+
+    def write(self, obj: dict) -> None:
+        if self.f:
+            self.f.write(json.dumps(obj) + "\n")
+            self.f.flush()
+
+    def close(self):
+        if self.f:
+            self.f.close()
+
+
+# ------------------------------------------------------------------------------------------------ training
+
+@dataclass
+class TrainSpec:
+    data: str
+    out: str
+    mode: str = "pbc"
+    epochs: int = 20
+    batch: int = 8
+    unlabeled_batch: Optional[int] = None
+    image_size: int = 256
+    stride: int = 16
+    device: str = "auto"
+    seed: int = 0
+    lr: float = 4e-4
+    weight_decay: float = 1e-4
+    warmup_steps: int = 100
+    grad_clip: float = 1.0
+    sc_epochs: Optional[int] = None  # pbc: the last sc_epochs of `epochs` are the SC fine-tuning stage
+    steps_per_epoch: Optional[int] = None
+    eval_every: int = 1
+    log_every: int = 10
+    threads: Optional[int] = None
+    train_box: Optional[str] = None
+    train_point: Optional[str] = None
+    val: Optional[str] = None
+    image_root: Optional[str] = None
+    val_points: str = "given"
+    export: bool = True
+    max_images: Optional[int] = None
+    dim: int = 128
+    dec_layers: int = 3
+    enc_layers: int = 2
+
+    def to_dict(self):
+        return dict(self.__dict__)
+
+
+def _dist_info():
+    ws = int(os.environ.get("WORLD_SIZE", "1"))
+    return ws, int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0")), \
+        int(os.environ.get("LOCAL_WORLD_SIZE", str(ws)))
+
+
+def _lr_at(step: int, total: int, spec: TrainSpec) -> float:
+    warm = min(spec.warmup_steps, max(1, total // 10))
+    if step < warm:
+        return spec.lr * (step + 1) / warm
+    p = (step - warm) / max(1, total - warm)
+    return spec.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, p))))
+
+
+def stage_of(mode: str, epoch: int, spec: TrainSpec):
+    """(use_mpc, use_sc) for this epoch. pbc = MPC pretraining, then SC fine-tuning (MPC kept on)."""
+    if mode == "pointdetr":
+        return False, False
+    if mode == "mpc":
+        return True, False
+    if mode == "sc":
+        return False, True
+    sc_e = spec.sc_epochs if spec.sc_epochs is not None else max(1, spec.epochs // 3)
+    return True, epoch >= spec.epochs - sc_e
+
+
+def train(spec: TrainSpec, data: Optional[PBCData] = None, log=print) -> dict:
+    if spec.mode not in MODES:
+        raise ValueError(f"--mode must be one of {MODES}")
+    ws, rank, local_rank, local_ws = _dist_info()
+    distributed = ws > 1
+    want_cuda = spec.device == "cuda" or (spec.device == "auto" and torch.cuda.is_available())
+    if spec.device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda but torch.cuda.is_available() is False")
+    if want_cuda:
+        torch.cuda.set_device(local_rank)
+        device = torch.device("cuda", local_rank)
+    else:
+        device = torch.device("cpu")
+        torch.set_num_threads(spec.threads or max(1, (os.cpu_count() or 1) // max(1, local_ws)))
+    if distributed and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("nccl" if want_cuda else "gloo")
+    is_main = rank == 0
+    quiet = (lambda *_: None)
+    say = log if is_main else quiet
+
+    os.makedirs(os.path.join(spec.out, "checkpoints"), exist_ok=True)
+    run_json = os.path.join(spec.out, "run.json")
+    run = {"spec": spec.to_dict(), "status": "running", "versions": versions(), "world_size": ws,
+           "device": str(device), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+           "argv": sys.argv, "pid": os.getpid()}
+    if is_main:
+        _atomic_json(run_json, run)
+    metrics = MetricsWriter(os.path.join(spec.out, "metrics.jsonl") if is_main else None)
+
+    def on_term(signum, frame):  # noqa: ARG001
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    prev = signal.signal(signal.SIGTERM, on_term) if is_main and _in_main_thread() else None
+    try:
+        torch.manual_seed(spec.seed)
+        if data is None:
+            data = load_pbc_export(spec.data, spec.image_size, spec.train_box, spec.train_point, spec.val,
+                                   spec.image_root, spec.val_points, seed=spec.seed, max_images=spec.max_images,
+                                   log=say)
+        use_points = spec.mode in ("sc", "pbc")
+        if use_points and not data.train_point:
+            say("warning: no point-only training images: the SC term has nothing to work on")
+        cfg = ModelConfig(num_classes=len(data.classes), image_size=spec.image_size, stride=spec.stride,
+                          dim=spec.dim, dec_layers=spec.dec_layers, enc_layers=spec.enc_layers)
+        model = build_model(cfg).to(device)
+        if distributed and want_cuda:
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        n_params = count_params(model)
+        if distributed:
+            model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[local_rank] if want_cuda else None)
+        opt = torch.optim.AdamW(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
+        B = spec.batch
+        Bu = spec.unlabeled_batch if spec.unlabeled_batch is not None else B
+        steps_per_epoch = spec.steps_per_epoch or max(1, math.ceil(len(data.train_box) / (B * ws)))
+        total_steps = steps_per_epoch * spec.epochs
+        prior = evaluate_prior_box(data.train_box, data.val, len(data.classes)) if data.val else None
+        run.update({"data": data.summary(), "model": {"config": cfg.to_dict(), "params": n_params},
+                    "steps_per_epoch": steps_per_epoch, "total_steps": total_steps,
+                    "prior_box_val": prior})
+        if is_main:
+            _atomic_json(run_json, run)
+        say(f"mode={spec.mode} params={n_params} steps/epoch={steps_per_epoch} world={ws} device={device}")
+        rng = np.random.default_rng([spec.seed, rank])
+        perm_rng = np.random.default_rng(spec.seed)  # same permutation on every rank
+        step, best, t_train, n_seen = 0, -1.0, 0.0, 0
+        last_eval: Dict = {}
+        model.train()
+        for epoch in range(spec.epochs):
+            use_mpc, use_sc = stage_of(spec.mode, epoch, spec)
+            order = perm_rng.permutation(len(data.train_box))
+            porder = perm_rng.permutation(len(data.train_point)) if data.train_point else np.zeros(0, int)
+            t_ep, seen_ep, acc = time.time(), 0, {}
+            for it in range(steps_per_epoch):
+                g = (epoch * steps_per_epoch + it) * ws + rank
+                bi = [order[(g * B + j) % len(order)] for j in range(B)]
+                box_recs = [data.train_box[i] for i in bi]
+                pt_recs = [data.train_point[porder[(g * Bu + j) % len(porder)]] for j in range(Bu)] \
+                    if use_sc and len(porder) else []
+                batch = make_batch(box_recs, pt_recs, use_mpc, rng).to(device)
+                lr = _lr_at(step, total_steps, spec)
+                for gr in opt.param_groups:
+                    gr["lr"] = lr
+                t0 = time.time()
+                terms = compute_losses(model, batch, use_mpc, use_sc)
+                opt.zero_grad(set_to_none=True)
+                terms["total"].backward()
+                if spec.grad_clip:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), spec.grad_clip)
+                opt.step()
+                dt = time.time() - t0
+                t_train += dt
+                n_seen += batch.n_images * ws
+                seen_ep += batch.n_images * ws
+                vals = {k: float(v.detach()) for k, v in terms.items()}
+                if not all(math.isfinite(v) for v in vals.values()):
+                    raise FloatingPointError(f"non-finite loss at step {step}: {vals}")
+                for k, v in vals.items():
+                    acc[k] = acc.get(k, 0.0) + v
+                step += 1
+                if step % spec.log_every == 0 or it == steps_per_epoch - 1:
+                    metrics.write({"type": "train", "epoch": epoch, "step": step, "lr": lr, **vals,
+                                   "images_per_s": round(batch.n_images * ws / max(dt, 1e-9), 2),
+                                   "time": round(time.time(), 3)})
+            ep_time = time.time() - t_ep
+            ep = {"type": "epoch", "epoch": epoch, "step": step, "time_s": round(ep_time, 2),
+                  "images_per_s": round(seen_ep / max(ep_time, 1e-9), 2),
+                  **{k: v / steps_per_epoch for k, v in acc.items()}, "mpc_on": use_mpc, "sc_on": use_sc}
+            do_eval = data.val and ((epoch + 1) % spec.eval_every == 0 or epoch == spec.epochs - 1)
+            if do_eval and is_main:
+                ev = evaluate_model(model, data.val, len(data.classes), device=str(device))
+                last_eval = ev
+                ep.update({"ap50": ev["ap50"], "mean_iou": ev["mean_iou"], "score_iou_corr": ev["score_iou_corr"],
+                           "ap50_per_class": ev["per_class"]})
+                metrics.write({"type": "eval", "epoch": epoch, "step": step, "ap50": ev["ap50"],
+                               "mean_iou": ev["mean_iou"], "score_iou_corr": ev["score_iou_corr"],
+                               "ap50_per_class": ev["per_class"]})
+            if is_main:
+                metrics.write(ep)
+                say(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in ep.items()
+                                if k != "ap50_per_class"}))
+                payload = checkpoint_payload(model, cfg, data.classes, {
+                    "epoch": epoch, "step": step, "spec": spec.to_dict(), "category_ids": data.category_ids,
+                    "ap50": ep.get("ap50"), "versions": run["versions"], "data": data.summary()})
+                torch.save(payload, os.path.join(spec.out, "checkpoints", "last.pt"))
+                if ep.get("ap50") is not None and ep["ap50"] > best:
+                    best = ep["ap50"]
+                    torch.save(payload, os.path.join(spec.out, "checkpoints", "best.pt"))
+        if distributed:
+            torch.distributed.barrier()
+        run.update({"status": "completed", "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "final": {"ap50": last_eval.get("ap50"), "mean_iou": last_eval.get("mean_iou"),
+                              "score_iou_corr": last_eval.get("score_iou_corr"), "best_ap50": best if best >= 0 else None,
+                              "steps": step, "train_compute_s": round(t_train, 2),
+                              "images_per_s": round(n_seen / max(t_train, 1e-9), 2)}})
+        if is_main and spec.export:
+            from .export import export_onnx
+
+            ck = os.path.join(spec.out, "checkpoints", "last.pt")
+            info = export_onnx(ck, os.path.join(spec.out, "model.onnx"),
+                               reference_dir=os.path.join(spec.out, "reference"))
+            run["export"] = info
+        if is_main:
+            _atomic_json(run_json, run)
+        return run
+    except BaseException as e:
+        run.update({"status": "cancelled" if isinstance(e, KeyboardInterrupt) else "failed",
+                    "error": f"{type(e).__name__}: {e}",
+                    "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+        if is_main:
+            _atomic_json(run_json, run)
+        raise
+    finally:
+        metrics.close()
+        if prev is not None:
+            signal.signal(signal.SIGTERM, prev)
+        if distributed and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
