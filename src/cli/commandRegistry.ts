@@ -1,7 +1,17 @@
 import type { CliCommand } from './command';
 import { versionCommand } from './commands/versionCommand';
+import { importCommand } from './commands/importCommand';
+import { statsCommand } from './commands/statsCommand';
+import { splitCommand } from './commands/splitCommand';
+import { exportCommand } from './commands/exportCommand';
+import { validateCommand } from './commands/validateCommand';
 
 /** Every `pointbox` subcommand, in the order `pointbox --help` lists them. */
 export const commands: CliCommand[] = [
   versionCommand,
+  importCommand,
+  statsCommand,
+  splitCommand,
+  exportCommand,
+  validateCommand,
 ];

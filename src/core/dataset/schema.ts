@@ -66,6 +66,12 @@ export interface Annotation {
   /** The click for this lesion (PBC stores one per lesion). */
   point?: Point;
   /**
+   * Where `point` came from: "click" (a person clicked it), "import" (came with the source file, e.g.
+   * PBC's COCO files), "sampled" (drawn inside the box by `pointbox split`). `split` re-samples only
+   * "sampled" points (and missing ones), so it never overwrites a person's click. Absent = "import".
+   */
+  point_source?: 'click' | 'import' | 'sampled';
+  /**
    * Which reader drew it, when a source has several (VinDr-CXR: R1..R17). Reader boxes are kept
    * apart; a fused consensus box has `reader: "consensus"` and lists the ids it was fused from.
    */

@@ -1,0 +1,30 @@
+import { dirname, resolve } from 'node:path';
+import type { CliCommand } from '../command';
+import { UsageError } from '../command';
+import { hasFlag, parseArgs } from '../args';
+import { DatasetDocument } from '../../core/dataset/DatasetDocument';
+import { computeStats } from '../../core/dataset/datasetStats';
+
+export const statsCommand: CliCommand = {
+  name: 'stats',
+  summary: 'count images, boxes, points, pseudo-boxes per class and split',
+  usage: 'pointbox stats <dataset.pointbox.json> [--json] [--no-files]   (--no-files: skip the missing-file check)',
+  async run(argv, io) {
+    const p = parseArgs(argv, { flags: ['json', 'no-files'] });
+    const file = p.positionals[0];
+    if (!file || p.positionals.length !== 1) throw new UsageError('give one dataset file');
+    const path = resolve(io.cwd, file);
+    const doc = DatasetDocument.load(path);
+    const s = computeStats(doc.data, hasFlag(p, 'no-files') ? {} : { datasetDir: dirname(path) });
+    if (hasFlag(p, 'json')) { io.out(JSON.stringify(s) + '\n'); return 0; }
+    const lines = [
+      `${doc.data.info.name}: ${s.images} images (${s.imagesWithBoxes} with boxes, ${s.negativeImages} negative, ${s.imagesWithPointsOnly} points only, ${s.unlabeled} unlabeled)`,
+      `${s.boxes} boxes, ${s.points} points, ${s.hiddenBoxes} hidden boxes, ${s.pseudoBoxes} pseudo-boxes (${Object.entries(s.pseudoBoxesByReview).map(([k, v]) => `${v} ${k}`).join(', ')})`,
+      `missing image files: ${s.missingFiles ?? 'not checked'}`,
+      'splits:', ...Object.entries(s.splits).map(([k, v]) => `  ${k.padEnd(11)} ${v.images} images, ${v.boxes} boxes, ${v.points} points`),
+      'classes:', ...Object.entries(s.classes).map(([k, v]) => `  ${k.padEnd(20)} ${v.boxes} boxes, ${v.points} points, ${v.pseudoBoxes} pseudo`),
+    ];
+    io.out(lines.join('\n') + '\n');
+    return 0;
+  },
+};

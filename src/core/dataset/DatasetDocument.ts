@@ -1,0 +1,408 @@
+import { promises as fsp, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { DatasetError, type DatasetProblem } from './DatasetError';
+import { parseJsonWithLines, serializeDataset, serializeDatasetAsync } from './datasetJson';
+import { checkDatasetShape, validateDataset } from './validateDataset';
+import { writeFileAtomic, writeFileAtomicSync } from './writeFileAtomic';
+import type { Annotation, Category, CocoBox, DatasetFile, ImageRecord, LabelLevel, Point, PseudoBox, ReviewState, SplitName } from './schema';
+
+type Table = 'images' | 'annotations' | 'pseudo_boxes' | 'categories';
+type AnyRecord = ImageRecord | Annotation | PseudoBox | Category;
+
+/** One record change: insert (before undefined), delete (after undefined) or replace. */
+interface Patch { table: Table; id: number; index: number; before?: AnyRecord; after?: AnyRecord }
+interface Step { seq: number; label: string; patches: Patch[] }
+
+/** What changed, so views can refresh only what they show. */
+export interface DatasetChange {
+  version: number;
+  /** 'edit' | 'undo' | 'redo' | 'reload' */
+  cause: 'edit' | 'undo' | 'redo' | 'reload';
+  label: string;
+  /** Images whose records, annotations or pseudo-boxes changed (all on reload). */
+  imageIds: number[];
+}
+
+/** What a saved or loaded file looked like, to tell an external change (git checkout, DVC pull) from our own write. */
+interface DiskFingerprint { mtimeMs: number; size: number; sha256: string }
+
+const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
+
+/**
+ * An open dataset: the records, an undo/redo stack of edits, atomic saves and external-change detection.
+ *
+ * Records are treated as immutable: every edit replaces a record object rather than mutating it, so a
+ * save can serialize a cheap snapshot (four array copies) on later event-loop turns while edits go on.
+ * Edits are commands recorded as patches (before/after of each touched record), so undo/redo is exact,
+ * a batch (e.g. 5,000 pseudo-boxes from one inference run) is one step, and nothing needs deep copies.
+ * `data` is for reading; change it only through the edit methods.
+ */
+export class DatasetDocument {
+  private undoStack: Step[] = [];
+  private redoStack: Step[] = [];
+  private seq = 0;
+  /** seq of the top undo step when last saved/loaded (0 = the loaded state). */
+  private savedSeq = 0;
+  private fingerprint: DiskFingerprint | undefined;
+  private readonly byId = { images: new Map<number, AnyRecord>(), annotations: new Map<number, AnyRecord>(), pseudo_boxes: new Map<number, AnyRecord>(), categories: new Map<number, AnyRecord>() };
+  private readonly nextId = { images: 1, annotations: 1, pseudo_boxes: 1, categories: 1 };
+  private listeners = new Set<(c: DatasetChange) => void>();
+  private saving: Promise<void> = Promise.resolve();
+  private pending: Step[] | undefined;
+  /** Increases on every change (edit, undo, redo, reload). */
+  version = 0;
+  /** Problems found when the file was loaded (the document still opens; see `validate` for all checks). */
+  problems: DatasetProblem[] = [];
+  readonly maxUndo: number;
+
+  private constructor(readonly file: string, public data: DatasetFile, opts: { maxUndo?: number } = {}) {
+    this.maxUndo = opts.maxUndo ?? 500;
+    this.reindex();
+  }
+
+  /** Loads and checks a dataset file. Throws DatasetError for unreadable/non-dataset files; record problems go to `problems`. */
+  static load(file: string, opts: { maxUndo?: number } = {}): DatasetDocument {
+    const { data, fp, problems } = readDataset(file);
+    const doc = new DatasetDocument(file, data, opts);
+    doc.fingerprint = fp;
+    doc.problems = problems;
+    return doc;
+  }
+
+  /** A new, not yet saved document (importers). */
+  static create(file: string, data: DatasetFile, opts: { maxUndo?: number } = {}): DatasetDocument {
+    const doc = new DatasetDocument(file, data, opts);
+    doc.savedSeq = -1; // dirty until saved
+    return doc;
+  }
+
+  get datasetDir(): string { return dirname(this.file); }
+  imagePath(image: ImageRecord): string { return join(this.datasetDir, image.file_name); }
+  get isDirty(): boolean { return this.topSeq() !== this.savedSeq; }
+  get canUndo(): boolean { return this.undoStack.length > 0; }
+  get canRedo(): boolean { return this.redoStack.length > 0; }
+  get undoLabel(): string | undefined { return this.undoStack.at(-1)?.label; }
+  get redoLabel(): string | undefined { return this.redoStack.at(-1)?.label; }
+
+  image(id: number): ImageRecord | undefined { return this.byId.images.get(id) as ImageRecord | undefined; }
+  annotation(id: number): Annotation | undefined { return this.byId.annotations.get(id) as Annotation | undefined; }
+  pseudoBox(id: number): PseudoBox | undefined { return this.byId.pseudo_boxes.get(id) as PseudoBox | undefined; }
+  category(id: number): Category | undefined { return this.byId.categories.get(id) as Category | undefined; }
+
+  onDidChange(listener: (c: DatasetChange) => void): { dispose(): void } {
+    this.listeners.add(listener);
+    return { dispose: () => { this.listeners.delete(listener); } };
+  }
+
+  // ---- edits (each call is one undo step unless inside `transact`) ----
+
+  /** A point-only annotation (a click). Returns its id. */
+  addPoint(imageId: number, categoryId: number, point: Point): number {
+    this.requireImage(imageId); this.requireCategory(categoryId);
+    const id = this.nextId.annotations;
+    this.commit('Add point', [this.insert('annotations', { id, image_id: imageId, category_id: categoryId, point: [point[0], point[1]], point_source: 'click' })]);
+    return id;
+  }
+
+  addBox(imageId: number, categoryId: number, bbox: CocoBox, point?: Point): number {
+    this.requireImage(imageId); this.requireCategory(categoryId); checkBox(bbox);
+    const id = this.nextId.annotations;
+    const a: Annotation = { id, image_id: imageId, category_id: categoryId, bbox: [...bbox], area: bbox[2] * bbox[3], iscrowd: 0 };
+    if (point) { a.point = [point[0], point[1]]; a.point_source = 'click'; }
+    this.commit('Add box', [this.insert('annotations', a)]);
+    return id;
+  }
+
+  movePoint(annotationId: number, point: Point): void {
+    const a = this.requireAnnotation(annotationId);
+    this.commit('Move point', [this.replace('annotations', a, { ...a, point: [point[0], point[1]], point_source: 'click' })]);
+  }
+
+  setBox(annotationId: number, bbox: CocoBox): void {
+    const a = this.requireAnnotation(annotationId); checkBox(bbox);
+    this.commit('Move box', [this.replace('annotations', a, { ...a, bbox: [...bbox], area: bbox[2] * bbox[3] })]);
+  }
+
+  setAnnotationCategory(annotationId: number, categoryId: number): void {
+    const a = this.requireAnnotation(annotationId); this.requireCategory(categoryId);
+    this.commit('Change class', [this.replace('annotations', a, { ...a, category_id: categoryId })]);
+  }
+
+  deleteAnnotation(annotationId: number): void {
+    const a = this.requireAnnotation(annotationId);
+    this.commit(a.bbox ? 'Delete box' : 'Delete point', [this.remove('annotations', a)]);
+  }
+
+  setImage(imageId: number, changes: { split?: SplitName; label_level?: LabelLevel }): void {
+    const im = this.requireImage(imageId);
+    this.commit('Change image', [this.replace('images', im, { ...im, ...changes })]);
+  }
+
+  addCategory(name: string, supercategory?: string): number {
+    const existing = this.data.categories.find((c) => c.name === name);
+    if (existing) return existing.id;
+    const id = this.nextId.categories;
+    const c: Category = { id, name };
+    if (supercategory) c.supercategory = supercategory;
+    this.commit('Add class', [this.insert('categories', c)]);
+    return id;
+  }
+
+  /** Pseudo-boxes from one model run, as one undo step. Returns their ids. */
+  addPseudoBoxes(boxes: Omit<PseudoBox, 'id'>[], label = 'Add pseudo-boxes'): number[] {
+    const patches: Patch[] = [];
+    const ids: number[] = [];
+    for (const b of boxes) {
+      this.requireImage(b.image_id); this.requireCategory(b.category_id); checkBox(b.bbox);
+      const id = this.nextId.pseudo_boxes;
+      ids.push(id);
+      patches.push(this.insert('pseudo_boxes', { ...b, id } as PseudoBox));
+    }
+    this.commit(label, patches);
+    return ids;
+  }
+
+  /** Review one or many pseudo-boxes in one step; `editedBbox` only with 'edited' (and then one id). */
+  setReview(pseudoBoxIds: number[], review: ReviewState, editedBbox?: CocoBox): void {
+    if (review === 'edited' && (!editedBbox || pseudoBoxIds.length !== 1)) throw new DatasetError('usage', "review 'edited' needs exactly one pseudo-box and its edited box");
+    if (editedBbox) checkBox(editedBbox);
+    const patches = pseudoBoxIds.map((id) => {
+      const p = this.pseudoBox(id);
+      if (!p) throw new DatasetError('usage', `no pseudo-box with id ${id}`);
+      const next: PseudoBox = { ...p, review };
+      if (review === 'edited') next.edited_bbox = [...editedBbox!]; else delete next.edited_bbox;
+      return this.replace('pseudo_boxes', p, next);
+    });
+    this.commit(pseudoBoxIds.length === 1 ? `Mark pseudo-box ${review}` : `Mark ${pseudoBoxIds.length} pseudo-boxes ${review}`, patches);
+  }
+
+  deletePseudoBoxes(ids: number[]): void {
+    const patches: Patch[] = [];
+    for (const id of ids) { const p = this.pseudoBox(id); if (p) patches.push(this.remove('pseudo_boxes', p)); }
+    this.commit('Delete pseudo-boxes', patches);
+  }
+
+  /** Runs several edits as one undo step (e.g. "accept all on this image"). */
+  transact<T>(label: string, fn: () => T): T {
+    if (this.pending) return fn();
+    this.pending = [];
+    try {
+      const r = fn();
+      const patches = this.pending.flatMap((s) => s.patches);
+      this.pending = undefined;
+      if (patches.length) this.pushStep({ seq: ++this.seq, label, patches });
+      return r;
+    } catch (e) {
+      // Roll back what the failed transaction already applied: all or nothing.
+      const steps = this.pending ?? [];
+      this.pending = undefined;
+      for (let i = steps.length - 1; i >= 0; i--) this.applyPatches(steps[i]!.patches, true);
+      throw e;
+    }
+  }
+
+  undo(): boolean {
+    const s = this.undoStack.pop();
+    if (!s) return false;
+    this.applyPatches(s.patches, true);
+    this.redoStack.push(s);
+    this.emit('undo', s);
+    return true;
+  }
+
+  redo(): boolean {
+    const s = this.redoStack.pop();
+    if (!s) return false;
+    this.applyPatches(s.patches, false);
+    this.undoStack.push(s);
+    this.emit('redo', s);
+    return true;
+  }
+
+  // ---- disk ----
+
+  /**
+   * True when the file on disk is no longer what we loaded or last saved (edited by git, DVC, another
+   * editor) or is gone. Cheap when nothing changed (one stat); hashes the file only when mtime/size moved,
+   * so a `touch` or a checkout of identical content is not reported.
+   */
+  async hasChangedOnDisk(): Promise<boolean> {
+    if (!this.fingerprint) return false; // never saved: nothing on disk is ours
+    let st;
+    try { st = await fsp.stat(this.file); } catch { return true; }
+    if (st.mtimeMs === this.fingerprint.mtimeMs && st.size === this.fingerprint.size) return false;
+    let buf: Buffer;
+    try { buf = await fsp.readFile(this.file); } catch { return true; }
+    if (sha256(buf) !== this.fingerprint.sha256) return true;
+    this.fingerprint = { ...this.fingerprint, mtimeMs: st.mtimeMs, size: st.size };
+    return false;
+  }
+
+  /**
+   * Replaces the records with the file's current content (after an external change). Undo history is
+   * dropped because it refers to records that may no longer exist. The host should ask first when
+   * `isDirty` (the unsaved edits are lost; `saveAs` them elsewhere to keep them).
+   */
+  reload(): void {
+    const { data, fp, problems } = readDataset(this.file);
+    this.data = data;
+    this.fingerprint = fp;
+    this.problems = problems;
+    this.undoStack = []; this.redoStack = [];
+    this.savedSeq = 0; this.seq++;
+    this.reindex();
+    this.version++;
+    const c: DatasetChange = { version: this.version, cause: 'reload', label: 'Reload', imageIds: this.data.images.map((i) => i.id) };
+    for (const l of this.listeners) l(c);
+  }
+
+  /**
+   * Saves atomically without blocking the event loop for long: the records are snapshotted at once (so the
+   * saved content is exactly the state at the call), serialized in slices, written to a temp file, fsynced
+   * and renamed. Saves are queued, never interleaved. Refuses (DatasetError 'changed-on-disk') when the
+   * file changed on disk since it was loaded, unless `force`, so an external change is never overwritten
+   * silently.
+   */
+  save(opts: { force?: boolean } = {}): Promise<void> {
+    const snapshot: DatasetFile = { ...this.data, categories: this.data.categories.slice(), images: this.data.images.slice(), annotations: this.data.annotations.slice(), pseudo_boxes: this.data.pseudo_boxes.slice() };
+    const seqAtCall = this.topSeq();
+    const run = async () => {
+      if (!opts.force && await this.hasChangedOnDisk()) {
+        throw new DatasetError('changed-on-disk', 'the dataset file changed on disk since it was loaded; reload it or save with force', this.file);
+      }
+      const text = await serializeDatasetAsync(snapshot);
+      await writeFileAtomic(this.file, text);
+      const st = statSync(this.file);
+      this.fingerprint = { mtimeMs: st.mtimeMs, size: st.size, sha256: sha256(text) };
+      this.savedSeq = seqAtCall;
+    };
+    const p = this.saving.then(run, run);
+    this.saving = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Synchronous save for the CLI. */
+  saveSync(): void {
+    const text = serializeDataset(this.data);
+    writeFileAtomicSync(this.file, text);
+    const st = statSync(this.file);
+    this.fingerprint = { mtimeMs: st.mtimeMs, size: st.size, sha256: sha256(text) };
+    this.savedSeq = this.topSeq();
+  }
+
+  // ---- internals ----
+
+  private topSeq(): number { return this.undoStack.at(-1)?.seq ?? 0; }
+
+  private reindex(): void {
+    for (const t of ['images', 'annotations', 'pseudo_boxes', 'categories'] as const) {
+      const m = this.byId[t]; m.clear();
+      let max = 0;
+      for (const r of this.data[t] as AnyRecord[]) {
+        if (!r || typeof r.id !== 'number') continue;
+        if (!m.has(r.id)) m.set(r.id, r); // a duplicate id (reported by validate) keeps the first record
+        if (r.id > max) max = r.id;
+      }
+      this.nextId[t] = max + 1;
+    }
+  }
+
+  private requireImage(id: number): ImageRecord {
+    const r = this.image(id); if (!r) throw new DatasetError('usage', `no image with id ${id}`); return r;
+  }
+  private requireAnnotation(id: number): Annotation {
+    const r = this.annotation(id); if (!r) throw new DatasetError('usage', `no annotation with id ${id}`); return r;
+  }
+  private requireCategory(id: number): Category {
+    const r = this.category(id); if (!r) throw new DatasetError('usage', `no category with id ${id}`); return r;
+  }
+
+  // Patch builders apply immediately (so ids and lookups stay right within a transaction) and return the patch.
+  private insert(table: Table, rec: AnyRecord): Patch {
+    const p: Patch = { table, id: rec.id, index: this.data[table].length, after: rec };
+    this.applyPatch(p, false);
+    return p;
+  }
+  private replace(table: Table, before: AnyRecord, after: AnyRecord): Patch {
+    const p: Patch = { table, id: before.id, index: (this.data[table] as AnyRecord[]).indexOf(before), before, after };
+    this.applyPatch(p, false);
+    return p;
+  }
+  private remove(table: Table, before: AnyRecord): Patch {
+    const p: Patch = { table, id: before.id, index: (this.data[table] as AnyRecord[]).indexOf(before), before };
+    this.applyPatch(p, false);
+    return p;
+  }
+
+  private applyPatches(patches: Patch[], inverse: boolean): void {
+    if (inverse) for (let i = patches.length - 1; i >= 0; i--) this.applyPatch(patches[i]!, true);
+    else for (const p of patches) this.applyPatch(p, false);
+  }
+
+  private applyPatch(p: Patch, inverse: boolean): void {
+    const arr = this.data[p.table] as AnyRecord[];
+    const from = inverse ? p.after : p.before;
+    const to = inverse ? p.before : p.after;
+    const map = this.byId[p.table];
+    if (from && to) {
+      const i = arr[p.index] === from ? p.index : arr.indexOf(from);
+      arr[i] = to;
+      map.set(to.id, to);
+    } else if (to) {
+      // Insert (or undo of a delete): back at its old position, so undo restores the file byte for byte.
+      if (p.index >= arr.length) arr.push(to); else arr.splice(p.index, 0, to);
+      map.set(to.id, to);
+      if (to.id >= this.nextId[p.table]) this.nextId[p.table] = to.id + 1;
+    } else if (from) {
+      const i = arr[p.index] === from ? p.index : arr.indexOf(from);
+      if (i >= 0) arr.splice(i, 1);
+      map.delete(from.id);
+    }
+  }
+
+  private commit(label: string, patches: Patch[]): void {
+    if (patches.length === 0) return;
+    if (this.pending) { this.pending.push({ seq: 0, label, patches }); return; }
+    this.pushStep({ seq: ++this.seq, label, patches });
+  }
+
+  private pushStep(s: Step): void {
+    this.undoStack.push(s);
+    if (this.undoStack.length > this.maxUndo) {
+      this.undoStack.shift();
+    }
+    this.redoStack = [];
+    this.emit('edit', s);
+  }
+
+  private emit(cause: DatasetChange['cause'], s: Step): void {
+    this.version++;
+    if (this.listeners.size === 0) return;
+    const ids = new Set<number>();
+    for (const p of s.patches) {
+      const r = (p.after ?? p.before) as AnyRecord;
+      if (p.table === 'images') ids.add(r.id);
+      else if (p.table !== 'categories') ids.add((r as Annotation).image_id);
+    }
+    const c: DatasetChange = { version: this.version, cause, label: s.label, imageIds: [...ids] };
+    for (const l of this.listeners) l(c);
+  }
+}
+
+function checkBox(b: CocoBox): void {
+  if (!Array.isArray(b) || b.length !== 4 || !b.every((v) => Number.isFinite(v))) throw new DatasetError('usage', 'a box is [x, y, width, height] of finite numbers');
+  if (b[2] <= 0 || b[3] <= 0) throw new DatasetError('usage', `a box needs width and height > 0, got [${b.join(', ')}]`);
+}
+
+function readDataset(file: string): { data: DatasetFile; fp: DiskFingerprint; problems: DatasetProblem[] } {
+  let buf: Buffer;
+  try { buf = readFileSync(file); } catch (e) { throw new DatasetError('io', `cannot read dataset: ${(e as Error).message}`, file); }
+  const st = statSync(file);
+  const text = buf.toString('utf8');
+  const data = checkDatasetShape(parseJsonWithLines(text, file), file);
+  // Record problems are reported, not fatal: the user can open a broken file and fix it. Lines are looked
+  // up only if there are problems (validate computes them lazily).
+  const { problems } = validateDataset(data, { file, text, maxPerCode: 100 });
+  return { data, fp: { mtimeMs: st.mtimeMs, size: st.size, sha256: sha256(buf) }, problems };
+}

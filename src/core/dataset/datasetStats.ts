@@ -1,0 +1,89 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { effectiveAnnotationsByImage } from './datasetQueries';
+import type { DatasetFile, LabelLevel, ReviewState } from './schema';
+
+export interface ClassStats { boxes: number; points: number; hiddenBoxes: number; pseudoBoxes: number }
+export interface SplitStats { images: number; imagesWithBoxes: number; imagesWithPointsOnly: number; unlabeled: number; negativeImages: number; boxes: number; points: number; pseudoBoxes: number }
+
+/**
+ * The numbers `pointbox stats --json` prints. Definitions (also in docs/dataset-schema.md):
+ * - imagesWithBoxes: label_level "boxes" with at least one box; negativeImages: "boxes" with none
+ *   (RSNA Target=0, VinDr "No finding"); imagesWithPointsOnly: label_level "points"; unlabeled: "unlabeled".
+ * - boxes: annotations with a bbox on "boxes" images (what box training sees); hiddenBoxes: bboxes kept on
+ *   "points" images for evaluation only; points: annotations with a point on "points" images (PBC's
+ *   one click per lesion); pointsOnBoxImages: points on "boxes" images (used by the point->box teacher).
+ * - Counts use each image's effective annotations (fused consensus instead of readers when fused);
+ *   readerBoxes counts the readers' own boxes.
+ */
+export interface DatasetStats {
+  images: number;
+  imagesWithBoxes: number;
+  imagesWithPointsOnly: number;
+  unlabeled: number;
+  negativeImages: number;
+  boxes: number;
+  points: number;
+  hiddenBoxes: number;
+  pointsOnBoxImages: number;
+  readerBoxes: number;
+  pseudoBoxes: number;
+  pseudoBoxesByReview: Record<ReviewState, number>;
+  /** Images whose file is not on disk; null when files were not checked. */
+  missingFiles: number | null;
+  classes: Record<string, ClassStats>;
+  splits: Record<string, SplitStats>;
+}
+
+export function computeStats(d: DatasetFile, opts: { datasetDir?: string } = {}): DatasetStats {
+  const catName = new Map(d.categories.map((c) => [c.id, c.name]));
+  const classes: Record<string, ClassStats> = {};
+  for (const c of d.categories) classes[c.name] = { boxes: 0, points: 0, hiddenBoxes: 0, pseudoBoxes: 0 };
+  const cls = (id: number) => {
+    const n = catName.get(id) ?? `unknown-${id}`;
+    return classes[n] ??= { boxes: 0, points: 0, hiddenBoxes: 0, pseudoBoxes: 0 };
+  };
+  const splits: Record<string, SplitStats> = {};
+  const sp = (name: string) => splits[name] ??= { images: 0, imagesWithBoxes: 0, imagesWithPointsOnly: 0, unlabeled: 0, negativeImages: 0, boxes: 0, points: 0, pseudoBoxes: 0 };
+  const s: DatasetStats = {
+    images: d.images.length, imagesWithBoxes: 0, imagesWithPointsOnly: 0, unlabeled: 0, negativeImages: 0,
+    boxes: 0, points: 0, hiddenBoxes: 0, pointsOnBoxImages: 0, readerBoxes: 0, pseudoBoxes: d.pseudo_boxes.length,
+    pseudoBoxesByReview: { pending: 0, accepted: 0, rejected: 0, edited: 0 }, missingFiles: null, classes, splits,
+  };
+  const eff = effectiveAnnotationsByImage(d);
+  const level = new Map<number, LabelLevel>();
+  const splitOf = new Map<number, string>();
+  for (const im of d.images) {
+    level.set(im.id, im.label_level); splitOf.set(im.id, im.split);
+    const ss = sp(im.split);
+    ss.images++;
+    const anns = eff.get(im.id) ?? [];
+    if (im.label_level === 'boxes') {
+      const nb = anns.reduce((n, a) => n + (a.bbox ? 1 : 0), 0);
+      if (nb > 0) { s.imagesWithBoxes++; ss.imagesWithBoxes++; } else if (anns.length === 0) { s.negativeImages++; ss.negativeImages++; }
+      for (const a of anns) {
+        if (a.bbox) { s.boxes++; ss.boxes++; cls(a.category_id).boxes++; }
+        if (a.point) s.pointsOnBoxImages++;
+      }
+    } else if (im.label_level === 'points') {
+      s.imagesWithPointsOnly++; ss.imagesWithPointsOnly++;
+      for (const a of anns) {
+        if (a.point) { s.points++; ss.points++; cls(a.category_id).points++; }
+        if (a.bbox) { s.hiddenBoxes++; cls(a.category_id).hiddenBoxes++; }
+      }
+    } else { s.unlabeled++; ss.unlabeled++; }
+  }
+  for (const a of d.annotations) if (a.reader && a.reader !== 'consensus' && a.bbox) s.readerBoxes++;
+  for (const p of d.pseudo_boxes) {
+    s.pseudoBoxesByReview[p.review] = (s.pseudoBoxesByReview[p.review] ?? 0) + 1;
+    cls(p.category_id).pseudoBoxes++;
+    const sn = splitOf.get(p.image_id);
+    if (sn) sp(sn).pseudoBoxes++;
+  }
+  if (opts.datasetDir !== undefined) {
+    let missing = 0;
+    for (const im of d.images) if (!existsSync(join(opts.datasetDir, im.file_name))) missing++;
+    s.missingFiles = missing;
+  }
+  return s;
+}
