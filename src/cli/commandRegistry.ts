@@ -1,5 +1,6 @@
 import type { CliCommand } from './command';
 import { versionCommand } from './commands/versionCommand';
+import { dicomCommand } from './commands/dicomCommand';
 import { importCommand } from './commands/importCommand';
 import { statsCommand } from './commands/statsCommand';
 import { splitCommand } from './commands/splitCommand';
@@ -9,6 +10,7 @@ import { validateCommand } from './commands/validateCommand';
 /** Every `pointbox` subcommand, in the order `pointbox --help` lists them. */
 export const commands: CliCommand[] = [
   versionCommand,
+  dicomCommand,
   importCommand,
   statsCommand,
   splitCommand,

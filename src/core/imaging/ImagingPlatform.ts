@@ -1,0 +1,39 @@
+/**
+ * What the imaging core needs from its host environment. The core itself runs unchanged in Node worker
+ * threads, the CLI and a browser web worker; only these few capabilities differ (zlib vs
+ * DecompressionStream, reading .wasm from disk vs fetching it, and how the Emscripten codec glue is
+ * imported: the npm glue references 'fs'/'path' and cannot be bundled for the browser as is).
+ */
+export type CodecModuleName = 'openjpeg' | 'charls' | 'libjpegturbo';
+
+/** The part of an Emscripten/embind codec module we use (cornerstone codec packages). */
+export interface EmscriptenCodecModule {
+  J2KDecoder?: new () => EmbindDecoder;
+  JpegLSDecoder?: new () => EmbindDecoder;
+  JPEGDecoder?: new () => EmbindDecoder;
+}
+
+export interface CodecFrameInfo {
+  width: number;
+  height: number;
+  bitsPerSample: number;
+  componentCount: number;
+  isSigned?: boolean;
+}
+
+export interface EmbindDecoder {
+  getEncodedBuffer(length: number): Uint8Array;
+  getDecodedBuffer(): Uint8Array;
+  decode(): void;
+  getFrameInfo(): CodecFrameInfo;
+  getInterleaveMode?(): number;
+  getNearLossless?(): number;
+  delete(): void;
+}
+
+export interface ImagingPlatform {
+  /** Inflate raw DEFLATE data; must throw (or reject) when the output would exceed maxOutputBytes. */
+  inflateRaw(data: Uint8Array, maxOutputBytes: number): Promise<Uint8Array>;
+  /** Instantiated codec module; implementations cache it (one instance per thread). */
+  loadCodec(name: CodecModuleName): Promise<EmscriptenCodecModule>;
+}

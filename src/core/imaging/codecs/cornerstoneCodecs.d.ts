@@ -1,0 +1,29 @@
+// The cornerstone codec packages ship Emscripten glue without type declarations.
+declare module '@cornerstonejs/codec-openjpeg/decodewasmjs' {
+  const factory: (moduleArg?: Record<string, unknown>) => Promise<unknown>;
+  export default factory;
+}
+declare module '@cornerstonejs/codec-charls/decodewasmjs' {
+  const factory: (moduleArg?: Record<string, unknown>) => Promise<unknown>;
+  export default factory;
+}
+declare module '@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs' {
+  const factory: (moduleArg?: Record<string, unknown>) => Promise<unknown>;
+  export default factory;
+}
+declare module 'jpeg-lossless-decoder-js' {
+  export class Decoder {
+    decode(buffer: ArrayBufferLike, offset?: number, length?: number, numBytes?: number): Uint8Array | Uint16Array;
+  }
+}
+declare module 'daikon/lib/jpeg-baseline.js' {
+  // pdf.js-derived baseline/extended DCT decoder that keeps 12-bit precision (getData16).
+  export class JpegImage {
+    width: number;
+    height: number;
+    components: unknown[];
+    parse(data: Uint8Array): void;
+    getData(width: number, height: number): Uint8Array;
+    getData16(width: number, height: number): Uint16Array;
+  }
+}

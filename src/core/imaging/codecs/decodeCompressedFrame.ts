@@ -1,0 +1,124 @@
+import { Decoder as JpegLosslessDecoder } from 'jpeg-lossless-decoder-js';
+import { JpegImage } from 'daikon/lib/jpeg-baseline.js';
+import { DicomDecodeError } from '../ImagingError';
+import type { CodecModuleName, EmbindDecoder, ImagingPlatform } from '../ImagingPlatform';
+import type { TransferSyntaxInfo } from '../transferSyntax';
+import { decodeRle } from './decodeRle';
+import { readCodestreamHeader } from './jpegFrameHeader';
+
+/** What the DICOM header says the frame should be; codec output is checked against it. */
+export interface FrameGeometry { width: number; height: number; samplesPerPixel: number; bitsAllocated: number; bitsStored: number; signed: boolean }
+
+/** Decoded samples, pixel-interleaved, in host (little-endian) order. */
+export interface CodecOutput {
+  data: Uint8Array | Uint16Array | Int16Array;
+  /** true when the codec already turned YCbCr into RGB (libjpeg-turbo, J2K with a colour transform). */
+  rgb: boolean;
+}
+
+function bytesToSamples(bytes: Uint8Array, bitsAllocated: number, signed: boolean): Uint8Array | Uint16Array | Int16Array {
+  if (bitsAllocated <= 8) return bytes;
+  // bytes is a fresh copy (offset 0), so the 16-bit view is aligned.
+  return signed ? new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 1) : new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 1);
+}
+
+function planarToInterleaved<T extends Uint8Array | Uint16Array | Int16Array>(src: T, pixels: number, spp: number): T {
+  const out = new (src.constructor as { new (n: number): T })(src.length);
+  for (let c = 0; c < spp; c++) {
+    const base = c * pixels;
+    for (let i = 0; i < pixels; i++) out[i * spp + c] = src[base + i]!;
+  }
+  return out;
+}
+
+async function runEmbind(platform: ImagingPlatform, module: CodecModuleName, cls: 'J2KDecoder' | 'JpegLSDecoder' | 'JPEGDecoder', frame: Uint8Array, file?: string) {
+  const mod = await platform.loadCodec(module);
+  const Ctor = mod[cls];
+  if (!Ctor) throw new DicomDecodeError('CODEC_ERROR', `codec module ${module} has no ${cls}`, file);
+  const dec: EmbindDecoder = new Ctor();
+  try {
+    dec.getEncodedBuffer(frame.length).set(frame);
+    dec.decode();
+    const info = dec.getFrameInfo();
+    // The decoded buffer is a view into WASM memory that the next decode reuses: copy it out.
+    const bytes = dec.getDecodedBuffer().slice();
+    const interleave = dec.getInterleaveMode ? dec.getInterleaveMode() : 2;
+    return { info, bytes, interleave };
+  } catch (e) {
+    if (e instanceof DicomDecodeError) throw e;
+    const msg = typeof e === 'number' ? `WASM exception ${e}` : e instanceof Error ? e.message : String(e);
+    throw new DicomDecodeError('CODEC_ERROR', `${module} failed: ${msg}`, file);
+  } finally {
+    try { dec.delete(); } catch {}
+  }
+}
+
+function checkDims(g: FrameGeometry, w: number, h: number, c: number, what: string, file?: string) {
+  if (w !== g.width || h !== g.height || c !== g.samplesPerPixel) {
+    throw new DicomDecodeError('CODEC_ERROR', `${what} codestream is ${w}x${h}x${c} but the header says ${g.width}x${g.height}x${g.samplesPerPixel}`, file);
+  }
+}
+
+export async function decodeCompressedFrame(ts: TransferSyntaxInfo, frame: Uint8Array, g: FrameGeometry, platform: ImagingPlatform, file?: string): Promise<CodecOutput> {
+  const pixels = g.width * g.height;
+  if (ts.codec === 'rle') {
+    const bytes = decodeRle(frame, g.width, g.height, g.samplesPerPixel, g.bitsAllocated, file);
+    return { data: bytesToSamples(bytes, g.bitsAllocated, g.signed), rgb: false };
+  }
+  // Check the codestream's own dimensions first: a stream claiming 60000x60000 must not reach the codec.
+  const hdr = readCodestreamHeader(frame);
+  if (!hdr) throw new DicomDecodeError('CODEC_ERROR', `no ${ts.name} codestream header found in the frame`, file);
+  checkDims(g, hdr.width, hdr.height, hdr.components, ts.name, file);
+  switch (ts.codec) {
+    case 'jpeg-baseline':
+    case 'jpeg-extended': {
+      if (hdr.kind !== 'jpeg') throw new DicomDecodeError('CODEC_ERROR', `expected a JPEG stream for ${ts.name}`, file);
+      if (hdr.precision > 8) {
+        // libjpeg-turbo in WASM is 8-bit only; 12-bit DCT (process 4) goes to the pdf.js-derived decoder.
+        if (g.samplesPerPixel !== 1) throw new DicomDecodeError('UNSUPPORTED_IMAGE', `12-bit colour JPEG is not supported`, file);
+        try {
+          const j = new JpegImage();
+          j.parse(frame);
+          const d = j.getData16(g.width, g.height);
+          return { data: g.signed ? new Int16Array(d.buffer, d.byteOffset, d.length) : d, rgb: false };
+        } catch (e) {
+          throw new DicomDecodeError('CODEC_ERROR', `12-bit JPEG decode failed: ${e instanceof Error ? e.message : String(e)}`, file);
+        }
+      }
+      const r = await runEmbind(platform, 'libjpegturbo', 'JPEGDecoder', frame, file);
+      checkDims(g, r.info.width, r.info.height, r.info.componentCount, ts.name, file);
+      return { data: r.bytes, rgb: r.info.componentCount === 3 };
+    }
+    case 'jpeg-lossless': {
+      if (hdr.kind !== 'jpeg' || (hdr.sof !== 0xc3 && hdr.sof !== 0xc7)) throw new DicomDecodeError('CODEC_ERROR', `expected a lossless (SOF3) JPEG stream for ${ts.name}`, file);
+      let out: Uint8Array | Uint16Array;
+      try {
+        const d = new JpegLosslessDecoder();
+        out = d.decode(frame.buffer, frame.byteOffset, frame.byteLength, g.bitsAllocated > 8 ? 2 : 1);
+      } catch (e) {
+        throw new DicomDecodeError('CODEC_ERROR', `JPEG lossless decode failed: ${e instanceof Error ? e.message : String(e)}`, file);
+      }
+      if (out.length !== pixels * g.samplesPerPixel) throw new DicomDecodeError('CODEC_ERROR', `JPEG lossless produced ${out.length} samples, expected ${pixels * g.samplesPerPixel}`, file);
+      if (g.bitsAllocated > 8 && g.signed && out instanceof Uint16Array) return { data: new Int16Array(out.buffer, out.byteOffset, out.length), rgb: false };
+      return { data: out, rgb: false };
+    }
+    case 'jpeg-ls': {
+      if (hdr.kind !== 'jpeg-ls') throw new DicomDecodeError('CODEC_ERROR', `expected a JPEG-LS (SOF55) stream for ${ts.name}`, file);
+      const r = await runEmbind(platform, 'charls', 'JpegLSDecoder', frame, file);
+      checkDims(g, r.info.width, r.info.height, r.info.componentCount, ts.name, file);
+      let data = bytesToSamples(r.bytes, r.info.bitsPerSample > 8 ? 16 : 8, g.signed);
+      if (r.info.componentCount > 1 && r.interleave === 0) data = planarToInterleaved(data, pixels, r.info.componentCount);
+      return { data, rgb: false };
+    }
+    case 'jpeg2000': {
+      if (hdr.kind !== 'j2k') throw new DicomDecodeError('CODEC_ERROR', `expected a JPEG 2000 codestream for ${ts.name}`, file);
+      const r = await runEmbind(platform, 'openjpeg', 'J2KDecoder', frame, file);
+      checkDims(g, r.info.width, r.info.height, r.info.componentCount, ts.name, file);
+      const signed = r.info.isSigned === true;
+      const data = bytesToSamples(r.bytes, r.info.bitsPerSample > 8 ? 16 : 8, signed);
+      return { data, rgb: r.info.componentCount === 3 };
+    }
+    default:
+      throw new DicomDecodeError('UNSUPPORTED_SYNTAX', `no decoder for transfer syntax ${ts.name} (${ts.uid})`, file);
+  }
+}

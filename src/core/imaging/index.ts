@@ -1,0 +1,47 @@
+/**
+ * PointBox imaging core, Node entry (CLI, extension-host worker threads, tests). The browser web worker
+ * imports decodeImage.ts with its own platform instead (this file pulls in node:fs and node:zlib).
+ */
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { decodeImage, type DecodeImageOptions } from './decodeImage';
+import { nodeImagingPlatform } from './nodeImagingPlatform';
+import { DicomDecodeError } from './ImagingError';
+import type { DecodedImage } from './DecodedImage';
+import { readDicomInfo } from './decodeDicom';
+
+export * from './DecodedImage';
+export * from './ImagingError';
+export { decodeImage, requirePixelSpacing } from './decodeImage';
+export { decodeDicom, readDicomInfo } from './decodeDicom';
+export { decodePngBytes, decodeJpegBytes, isPng, isJpeg } from './decodeRaster';
+export { toDisplay8, toGreyFloat32, modalityValues, chooseVoi, voiWindow, applyModality, minMax, type DisplayOptions, type VoiChoice } from './greyPipeline';
+export { letterbox, resizeGrey, modelToImage, imageToModel, type LetterboxResult } from './letterbox';
+export { transferSyntaxInfo, allTransferSyntaxes, isDecodable, type TransferSyntaxInfo } from './transferSyntax';
+export type { HeaderEntry, HeaderSummary } from './headerSummary';
+export type { ImageAttributes } from './readImageAttributes';
+export { nodeImagingPlatform } from './nodeImagingPlatform';
+
+async function readBytes(source: string | Uint8Array, fileName?: string): Promise<Uint8Array> {
+  if (typeof source !== 'string') return source;
+  try {
+    const b = await readFile(source);
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new DicomDecodeError('NOT_AN_IMAGE', `cannot read file (${code ?? (e instanceof Error ? e.message : e)})`, fileName ?? source);
+  }
+}
+
+/** Decode a DICOM/PNG/JPEG file (path or bytes) in this thread. For batches use DecodePool. */
+export async function decodeImageFile(source: string | Uint8Array, opts: DecodeImageOptions = {}): Promise<DecodedImage> {
+  const fileName = opts.fileName ?? (typeof source === 'string' ? basename(source) : undefined);
+  const bytes = await readBytes(source, fileName);
+  return decodeImage(bytes, nodeImagingPlatform, { ...opts, fileName });
+}
+
+/** Header-only DICOM read (no pixel decode). */
+export async function readDicomFileInfo(source: string | Uint8Array, fileName?: string) {
+  const name = fileName ?? (typeof source === 'string' ? basename(source) : undefined);
+  return readDicomInfo(await readBytes(source, name), nodeImagingPlatform, name);
+}

@@ -1,0 +1,55 @@
+/**
+ * The Node implementation of ImagingPlatform (CLI, extension-host worker threads, unit tests).
+ * WASM files are looked up next to the bundle first (dist/wasm, copied by scripts/build.mjs), then in
+ * node_modules, so the same code works from source (tsx) and from dist/cli.js or dist/workers/*.js.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
+import openjpegFactory from '@cornerstonejs/codec-openjpeg/decodewasmjs';
+import charlsFactory from '@cornerstonejs/codec-charls/decodewasmjs';
+import libjpegTurboFactory from '@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs';
+import type { CodecModuleName, EmscriptenCodecModule, ImagingPlatform } from './ImagingPlatform';
+
+const codecFiles: Record<CodecModuleName, { pkg: string; wasm: string; factory: (m?: Record<string, unknown>) => Promise<unknown> }> = {
+  openjpeg: { pkg: '@cornerstonejs/codec-openjpeg', wasm: 'openjpegwasm_decode.wasm', factory: openjpegFactory },
+  charls: { pkg: '@cornerstonejs/codec-charls', wasm: 'charlswasm_decode.wasm', factory: charlsFactory },
+  libjpegturbo: { pkg: '@cornerstonejs/codec-libjpeg-turbo-8bit', wasm: 'libjpegturbowasm_decode.wasm', factory: libjpegTurboFactory },
+};
+
+function locateWasm(name: CodecModuleName): string {
+  const { pkg, wasm } = codecFiles[name];
+  const here = typeof __dirname === 'string' ? __dirname : process.cwd();
+  const candidates = [join(here, 'wasm', wasm), join(here, '..', 'wasm', wasm)];
+  try { candidates.push(join(dirname(require.resolve(`${pkg}/package.json`)), 'dist', wasm)); } catch {}
+  // package.json is not exported by these packages; resolve an exported entry instead.
+  try { candidates.push(join(dirname(require.resolve(`${pkg}/decodewasmjs`)), wasm)); } catch {}
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) throw new Error(`cannot find ${wasm} (looked in ${candidates.join(', ')})`);
+  return found;
+}
+
+const cache = new Map<CodecModuleName, Promise<EmscriptenCodecModule>>();
+
+export const nodeImagingPlatform: ImagingPlatform = {
+  async inflateRaw(data, maxOutputBytes) {
+    // maxOutputLength makes zlib stop with ERR_BUFFER_TOO_LARGE instead of filling memory (zip bombs).
+    const out = inflateRawSync(data, { maxOutputLength: Math.min(maxOutputBytes, 2 ** 31 - 1) });
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  },
+  loadCodec(name) {
+    let p = cache.get(name);
+    if (!p) {
+      const spec = codecFiles[name];
+      p = (async () => {
+        const wasmBinary = readFileSync(locateWasm(name));
+        // The codecs log "[INFO] ..." through Emscripten's print: stdout must stay clean for --json.
+        const mod = await spec.factory({ wasmBinary, print: () => {}, printErr: () => {} });
+        return mod as EmscriptenCodecModule;
+      })();
+      p.catch(() => cache.delete(name));
+      cache.set(name, p);
+    }
+    return p;
+  },
+};
