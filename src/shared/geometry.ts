@@ -31,8 +31,10 @@ export function clampXyxy(b: readonly number[], width: number, height: number): 
 }
 
 /**
- * Letterboxing: an image of srcWidth x srcHeight is scaled by one factor to fit a size x size square and
- * centred, the rest padded. The model sees the square; points go in and boxes come out in its [0, 1] space.
+ * Letterboxing: an image of srcWidth x srcHeight is scaled by one factor s = size / max(w, h) to fit a
+ * size x size square, the rest padded. The model sees the square; points go in and boxes come out in its
+ * [0, 1] space. PointBox's trainer (models/README.md) puts the image at the top-left corner, so that is
+ * the default; 'center' is there for models trained the other way.
  */
 export interface Letterbox {
   srcWidth: number;
@@ -45,9 +47,10 @@ export interface Letterbox {
   padY: number;
 }
 
-export function letterbox(srcWidth: number, srcHeight: number, size: number): Letterbox {
+export function letterbox(srcWidth: number, srcHeight: number, size: number, align: 'top-left' | 'center' = 'top-left'): Letterbox {
   if (!(srcWidth > 0 && srcHeight > 0 && size > 0)) throw new RangeError(`letterbox: bad sizes ${srcWidth}x${srcHeight} -> ${size}`);
   const scale = size / Math.max(srcWidth, srcHeight);
+  if (align === 'top-left') return { srcWidth, srcHeight, size, scale, padX: 0, padY: 0 };
   return { srcWidth, srcHeight, size, scale, padX: (size - srcWidth * scale) / 2, padY: (size - srcHeight * scale) / 2 };
 }
 

@@ -53,10 +53,14 @@ test('one detection matches one ground truth only; classes are evaluated apart',
 });
 
 test('letterbox round trip maps a source box to model space and back', () => {
-  const lb = letterbox(2000, 1000, 512);
+  const lb = letterbox(2000, 1000, 512, 'center');
   assert.equal(lb.scale, 512 / 2000);
   assert.equal(lb.padX, 0);
   assert.equal(lb.padY, (512 - 256) / 2);
+  // The trainer's convention: image at the top-left, padding right/bottom.
+  const tl = letterbox(1000, 2000, 512);
+  assert.deepEqual([tl.padX, tl.padY], [0, 0]);
+  assert.deepEqual(pointToModel(tl, 1000, 2000), [0.5, 1]);
   const [x1, y1] = pointToModel(lb, 400, 300);
   const [x2, y2] = pointToModel(lb, 900, 700);
   const back = boxFromModel(lb, [x1, y1, x2, y2]);
