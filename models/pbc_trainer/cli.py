@@ -56,6 +56,12 @@ def main(argv=None) -> int:
     ev.add_argument("--image-root", default=None)
     ev.add_argument("--val-points", default="given", choices=["given", "center", "random"])
     ev.add_argument("--seed", type=int, default=0)
+    t = sub.add_parser("tiny-model", help="export a randomly initialised model + reference I/O (parity tests)")
+    t.add_argument("--out", required=True, help="folder: model.onnx, checkpoint.pt, reference/")
+    t.add_argument("--image-size", type=int, default=64)
+    t.add_argument("--stride", type=int, default=8, choices=[8, 16])
+    t.add_argument("--classes", default="nodule,opacity")
+    t.add_argument("--seed", type=int, default=0)
     s = sub.add_parser("synth", help="write a small synthetic PBC export (for tests and smoke runs)")
     s.add_argument("--out", required=True)
     s.add_argument("--train", type=int, default=24)
@@ -95,6 +101,27 @@ def main(argv=None) -> int:
             if data.train_box:
                 res["prior_box"] = evaluate_prior_box(data.train_box, data.val, len(data.classes))
             print(json.dumps(res))
+            return 0
+        if args.cmd == "tiny-model":
+            from .export import export_onnx
+            from .model import ModelConfig, PointDETR, checkpoint_payload
+            import torch
+
+            torch.manual_seed(args.seed)
+            classes = [c for c in args.classes.split(",") if c]
+            cfg = ModelConfig(num_classes=len(classes), image_size=args.image_size, stride=args.stride)
+            m = PointDETR(cfg)
+            with torch.no_grad():  # non-trivial BN statistics and box head, so parity tests see real numbers
+                for mod in m.modules():
+                    if isinstance(mod, torch.nn.BatchNorm2d):
+                        mod.running_mean.uniform_(-0.2, 0.2)
+                        mod.running_var.uniform_(0.5, 2.0)
+                m.box_head.l2.weight.normal_(0, 0.05)
+            os.makedirs(args.out, exist_ok=True)
+            ck = os.path.join(args.out, "checkpoint.pt")
+            torch.save(checkpoint_payload(m, cfg, classes, {"spec": {"mode": "random-init", "seed": args.seed}}), ck)
+            print(json.dumps(export_onnx(ck, os.path.join(args.out, "model.onnx"),
+                                         reference_dir=os.path.join(args.out, "reference"))))
             return 0
         if args.cmd == "synth":
             from .synth import make_synthetic_export

@@ -182,7 +182,7 @@ def find_annotation_files(export_dir: str, train_box: Optional[str] = None, trai
         plain = [f for f in jsons if _SPLIT_PATTERNS["train"].search(f) and not _SPLIT_PATTERNS["val"].search(f)]
         if plain:
             out["train"] = os.path.join(search, plain[0])
-    if "train_box" not in out and "train" not in out:
+    if "train_box" not in out and "train" not in out and "train_point" not in out:
         raise PBCDataError(
             f"no training annotations in {search}: expected COCO JSON files such as instances_train_box.json "
             f"(+ instances_train_point.json, instances_val.json), found {jsons or 'no .json files'}. "

@@ -53,7 +53,11 @@ def metadata_bytes(props: Dict[str, str]) -> bytes:
 
 def read_metadata(path_or_bytes) -> Dict[str, str]:
     """Reads ModelProto.metadata_props (top-level field 14) without the onnx package."""
-    buf = path_or_bytes if isinstance(path_or_bytes, (bytes, bytearray)) else open(path_or_bytes, "rb").read()
+    if isinstance(path_or_bytes, (bytes, bytearray)):
+        buf = path_or_bytes
+    else:
+        with open(path_or_bytes, "rb") as f:
+            buf = f.read()
 
     def rd_varint(b, i):
         s = n = 0
