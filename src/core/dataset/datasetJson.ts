@@ -73,7 +73,8 @@ export function parseJsonWithLines(text: string, file: string): unknown {
   } catch (e) {
     const msg = (e as Error).message;
     const m = /position (\d+)/.exec(msg);
-    const line = m ? lineColAt(text, Number(m[1])).line : undefined;
+    // "Unexpected end of JSON input" has no position: the file is cut short, so point at its last line.
+    const line = m ? lineColAt(text, Number(m[1])).line : /end of JSON/i.test(msg) ? text.split('\n').length : undefined;
     throw new DatasetError('json-syntax', `invalid JSON: ${msg.replace(/ in JSON at position \d+.*$/, '')}`, file, line);
   }
 }

@@ -171,7 +171,7 @@ export class DatasetTreeModel {
     if (!p) return [];
     if (p.image !== undefined) return [];
     if (p.split === undefined) {
-      return SPLIT_NAMES.filter((s) => this.showEmpty || (this.splitLists.get(s)?.length ?? 0) > 0).map((s) => this.splitNode(s));
+      return SPLIT_NAMES.filter((s) => this.showEmpty || this.matching(this.splitLists.get(s) ?? [], `split:${s}`).length > 0).map((s) => this.splitNode(s));
     }
     if (p.group === undefined) {
       return GROUP_KEYS.filter((g) => !PSEUDO_GROUPS.has(g) || this.showEmpty || this.list(p.split!, g).length > 0).map((g) => this.groupNode(p.split!, g));
