@@ -1,0 +1,31 @@
+/**
+ * Worker thread: reads and decodes one image (DICOM/PNG/JPEG) and turns it into the model's input, so the
+ * full-resolution pixels never reach the main thread; only the S x S float32 canvas comes back (transferred).
+ */
+import { parentPort } from 'node:worker_threads';
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { decodeImage } from '../imaging/decodeImage';
+import { nodeImagingPlatform } from '../imaging/nodeImagingPlatform';
+import { prepareModelImage } from './modelInput';
+import type { PrepareReply, PrepareRequest } from './modelInputMessages';
+
+parentPort?.on('message', async (req: PrepareRequest) => {
+  let reply: PrepareReply;
+  const transfer: ArrayBuffer[] = [];
+  try {
+    const t0 = performance.now();
+    const buf = await readFile(req.file);
+    const t1 = performance.now();
+    const img = await decodeImage(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), nodeImagingPlatform, { fileName: basename(req.file) });
+    const t2 = performance.now();
+    const m = prepareModelImage(img, req.size, req.normalization);
+    const t3 = performance.now();
+    reply = { ok: true, data: m.data, lb: m.lb, width: img.width, height: img.height, readMs: t1 - t0, decodeMs: t2 - t1, prepareMs: t3 - t2 };
+    transfer.push(m.data.buffer as ArrayBuffer);
+  } catch (e) {
+    reply = { ok: false, error: e instanceof Error ? e.message : String(e) };
+  }
+  parentPort!.postMessage(reply, transfer);
+});

@@ -1,0 +1,260 @@
+/**
+ * Point -> box over many images: decode + letterbox in worker threads (prefetched while the previous batch
+ * runs), batches through onnxruntime, boxes mapped back to source pixels and clamped. One bad image is
+ * reported and skipped; cancellation stops between batches and returns what was finished. The prior-box
+ * baseline goes through the same entry point without touching pixels.
+ */
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Category, DatasetFile, ImageRecord, PseudoBox } from '../dataset/schema';
+import { effectiveAnnotationsByImage } from '../dataset/datasetQueries';
+import type { DatasetDocument } from '../dataset/DatasetDocument';
+import { boxFromModel, pointToModel, xyxyToXywh, type XYXY } from '../../shared/geometry';
+import { InferenceError } from './InferenceError';
+import type { PointBoxModel } from './PointBoxModel';
+import { PriorBoxPredictor } from './PriorBoxPredictor';
+import { WorkerPool, resolveWorkerScript } from '../workers/WorkerPool';
+import type { PrepareReply, PrepareRequest } from './modelInputMessages';
+
+export type Predictor = PointBoxModel | PriorBoxPredictor;
+
+export interface PointQuery {
+  annotationId?: number;
+  categoryId: number;
+  point: [number, number];
+}
+
+export interface ImageJob {
+  image: ImageRecord;
+  queries: PointQuery[];
+}
+
+export interface Prediction {
+  imageId: number;
+  annotationId?: number;
+  categoryId: number;
+  point: [number, number];
+  /** Corner form, source pixels, clamped to the image. */
+  box: XYXY;
+  score: number;
+}
+
+export interface PipelineProgress {
+  done: number;
+  total: number;
+  failed: number;
+  boxes: number;
+  imagesPerSecond: number;
+  etaSeconds: number;
+}
+
+export interface PipelineOptions {
+  batchSize?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: PipelineProgress) => void;
+  /** Dataset class name -> model class name, tried before the case-insensitive name match. */
+  classMap?: Record<string, string>;
+  /** Reuse a pool across runs (the extension keeps one); otherwise one is made for this run. */
+  pool?: WorkerPool<PrepareRequest, PrepareReply>;
+  /** Per-image decode time limit. */
+  imageTimeoutMs?: number;
+}
+
+export interface PipelineResult {
+  predictions: Prediction[];
+  /** Images whose points all got a prediction. */
+  completedImageIds: number[];
+  failed: { imageId: number; file: string; error: string }[];
+  /** Dataset classes the model does not know, with how many points were skipped. */
+  skippedClasses: { name: string; points: number }[];
+  cancelled: boolean;
+  seconds: number;
+  imagesPerSecond: number;
+  /** Summed time per stage (ms); read/decode/prepare are summed over worker threads. */
+  stageMs: { read: number; decode: number; prepare: number; infer: number; post: number };
+  executionProvider: string;
+}
+
+/** Matches dataset categories to model class indices: classMap first, then case-insensitive names. */
+export function mapClasses(categories: readonly Category[], modelClasses: readonly string[], classMap: Record<string, string> = {}): { toModel: Map<number, number>; unknown: Category[] } {
+  const idx = new Map(modelClasses.map((c, i) => [c.toLowerCase(), i]));
+  const toModel = new Map<number, number>();
+  const unknown: Category[] = [];
+  const mapLower = new Map(Object.entries(classMap).map(([k, v]) => [k.toLowerCase(), v.toLowerCase()]));
+  for (const c of categories) {
+    const target = mapLower.get(c.name.toLowerCase()) ?? c.name.toLowerCase();
+    const i = idx.get(target);
+    if (i === undefined) unknown.push(c); else toModel.set(c.id, i);
+  }
+  return { toModel, unknown };
+}
+
+/**
+ * The images and points to pseudo-label: annotations with a point on point-only images (PBC's setting),
+ * restricted to `imageIds` or `split` when given. Annotations that already have an accepted or edited
+ * pseudo-box are left alone (a reviewer decided); pending and rejected ones are predicted again.
+ */
+export function collectJobs(d: DatasetFile, sel: { imageIds?: number[]; split?: string; includeBoxImages?: boolean } = {}): ImageJob[] {
+  const wanted = sel.imageIds ? new Set(sel.imageIds) : undefined;
+  const decided = new Set(d.pseudo_boxes.filter((p) => p.review === 'accepted' || p.review === 'edited').map((p) => p.annotation_id));
+  const byImage = effectiveAnnotationsByImage(d);
+  const jobs: ImageJob[] = [];
+  for (const image of d.images) {
+    if (wanted && !wanted.has(image.id)) continue;
+    if (sel.split && image.split !== sel.split) continue;
+    if (image.label_level !== 'points' && !(sel.includeBoxImages && image.label_level === 'boxes')) continue;
+    const queries = (byImage.get(image.id) ?? [])
+      .filter((a) => a.point && !decided.has(a.id))
+      .map((a) => ({ annotationId: a.id, categoryId: a.category_id, point: [a.point![0], a.point![1]] as [number, number] }));
+    if (queries.length) jobs.push({ image, queries });
+  }
+  return jobs;
+}
+
+export async function runPointToBox(datasetDir: string, categories: readonly Category[], jobs: ImageJob[], predictor: Predictor, opts: PipelineOptions = {}): Promise<PipelineResult> {
+  const t0 = performance.now();
+  const res: PipelineResult = {
+    predictions: [], completedImageIds: [], failed: [], skippedClasses: [], cancelled: false, seconds: 0, imagesPerSecond: 0,
+    stageMs: { read: 0, decode: 0, prepare: 0, infer: 0, post: 0 }, executionProvider: predictor.executionProvider,
+  };
+  const total = jobs.length;
+  let done = 0;
+  const progress = () => {
+    const s = (performance.now() - t0) / 1000;
+    const rate = s > 0 ? done / s : 0;
+    opts.onProgress?.({ done, total, failed: res.failed.length, boxes: res.predictions.length, imagesPerSecond: rate, etaSeconds: rate > 0 ? (total - done) / rate : Infinity });
+  };
+  const finish = () => {
+    res.seconds = (performance.now() - t0) / 1000;
+    res.imagesPerSecond = res.seconds > 0 ? res.completedImageIds.length / res.seconds : 0;
+    return res;
+  };
+
+  if (predictor instanceof PriorBoxPredictor) {
+    for (const job of jobs) {
+      if (opts.signal?.aborted) { res.cancelled = true; break; }
+      for (const q of job.queries) {
+        res.predictions.push({ imageId: job.image.id, annotationId: q.annotationId, categoryId: q.categoryId, point: q.point, box: predictor.predict(q.categoryId, q.point[0], q.point[1], job.image.width, job.image.height), score: 1 });
+      }
+      res.completedImageIds.push(job.image.id);
+      done++;
+      if (done % 256 === 0) progress();
+    }
+    progress();
+    return finish();
+  }
+
+  const model = predictor;
+  const { toModel, unknown } = mapClasses(categories, model.info.classes, opts.classMap);
+  const unknownIds = new Set(unknown.map((c) => c.id));
+  const skippedCount = new Map<number, number>();
+  for (const j of jobs) for (const q of j.queries) if (unknownIds.has(q.categoryId)) skippedCount.set(q.categoryId, (skippedCount.get(q.categoryId) ?? 0) + 1);
+  res.skippedClasses = unknown.filter((c) => skippedCount.has(c.id)).map((c) => ({ name: c.name, points: skippedCount.get(c.id)! }));
+  const usable = jobs.map((j) => ({ ...j, queries: j.queries.filter((q) => toModel.has(q.categoryId)) })).filter((j) => j.queries.length > 0);
+  if (usable.length === 0 && jobs.length > 0) {
+    throw new InferenceError('class-mismatch', `none of the dataset's classes (${[...new Set(jobs.flatMap((j) => j.queries.map((q) => categories.find((c) => c.id === q.categoryId)?.name ?? q.categoryId)))].join(', ')}) ` +
+      `is known to model ${model.info.file} (classes: ${model.info.classes.join(', ')}); set pointbox.inference.classMap / --class-map`);
+  }
+
+  const S = model.info.inputSize;
+  const B = Math.max(1, opts.batchSize ?? 4);
+  const ownPool = !opts.pool;
+  const pool = opts.pool ?? new WorkerPool<PrepareRequest, PrepareReply>(resolveWorkerScript('preprocess', join(__dirname, 'preprocess.worker.ts')));
+  const started = new Map<number, Promise<PrepareReply>>();
+  const start = (i: number) => {
+    if (i >= usable.length || started.has(i)) return;
+    const job = usable[i]!;
+    started.set(i, pool.run({ file: join(datasetDir, job.image.file_name), size: S, normalization: model.info.normalization }, [], { timeoutMs: opts.imageTimeoutMs ?? 60_000, signal: opts.signal })
+      .catch((e: Error) => ({ ok: false as const, error: e.name === 'AbortError' ? 'cancelled' : e.message })));
+  };
+  try {
+    for (let b0 = 0; b0 < usable.length; b0 += B) {
+      if (opts.signal?.aborted) { res.cancelled = true; break; }
+      // Keep the next batch decoding while this one runs.
+      for (let i = b0; i < Math.min(usable.length, b0 + 2 * B); i++) start(i);
+      const idx = Array.from({ length: Math.min(B, usable.length - b0) }, (_, k) => b0 + k);
+      const replies = await Promise.all(idx.map((i) => started.get(i)!));
+      idx.forEach((i) => started.delete(i));
+      if (opts.signal?.aborted) { res.cancelled = true; break; }
+      const ok: { job: ImageJob; r: Extract<PrepareReply, { ok: true }> }[] = [];
+      replies.forEach((r, k) => {
+        const job = usable[idx[k]!]!;
+        if (r.ok) {
+          ok.push({ job, r });
+          res.stageMs.read += r.readMs; res.stageMs.decode += r.decodeMs; res.stageMs.prepare += r.prepareMs;
+        } else {
+          res.failed.push({ imageId: job.image.id, file: job.image.file_name, error: r.error });
+          done++;
+        }
+      });
+      if (ok.length) {
+        const N = Math.max(...ok.map((o) => o.job.queries.length));
+        const image = new Float32Array(ok.length * S * S);
+        const pointsXY = new Float32Array(ok.length * N * 2);
+        const labels = new BigInt64Array(ok.length * N);
+        const mask = new Uint8Array(ok.length * N);
+        ok.forEach(({ job, r }, bi) => {
+          image.set(r.data, bi * S * S);
+          job.queries.forEach((q, qi) => {
+            const [mx, my] = pointToModel(r.lb, q.point[0], q.point[1]);
+            pointsXY[(bi * N + qi) * 2] = mx; pointsXY[(bi * N + qi) * 2 + 1] = my;
+            labels[bi * N + qi] = BigInt(toModel.get(q.categoryId)!);
+            mask[bi * N + qi] = 1;
+          });
+        });
+        const ti = performance.now();
+        const out = await model.run({ batch: ok.length, points: N, image, pointsXY, labels, mask });
+        const tp = performance.now();
+        res.stageMs.infer += tp - ti;
+        ok.forEach(({ job, r }, bi) => {
+          job.queries.forEach((q, qi) => {
+            const o = (bi * N + qi) * 4;
+            const box = boxFromModel(r.lb, [out.boxes[o]!, out.boxes[o + 1]!, out.boxes[o + 2]!, out.boxes[o + 3]!]);
+            const score = Math.min(1, Math.max(0, out.scores[bi * N + qi]!));
+            res.predictions.push({ imageId: job.image.id, annotationId: q.annotationId, categoryId: q.categoryId, point: q.point, box, score });
+          });
+          res.completedImageIds.push(job.image.id);
+          done++;
+        });
+        res.stageMs.post += performance.now() - tp;
+      }
+      progress();
+    }
+  } finally {
+    if (ownPool) await pool.close();
+  }
+  return finish();
+}
+
+export interface Provenance {
+  modelId: string;
+  sha256?: string;
+  executionProvider: string;
+}
+
+/**
+ * Writes a run's predictions as pending pseudo-boxes in ONE undo step: on every completed image the
+ * earlier *pending* pseudo-boxes for the same points are replaced; accepted, edited and rejected ones stay.
+ * Ground-truth annotations are never touched.
+ */
+export function applyPseudoBoxes(doc: DatasetDocument, result: PipelineResult, prov: Provenance, now = new Date()): { added: number; replaced: number } {
+  const completed = new Set(result.completedImageIds);
+  const annIds = new Set(result.predictions.map((p) => p.annotationId).filter((x) => x !== undefined));
+  const stale = doc.data.pseudo_boxes.filter((p) => p.review === 'pending' && completed.has(p.image_id) && (p.annotation_id === undefined || annIds.has(p.annotation_id))).map((p) => p.id);
+  const time = now.toISOString();
+  const boxes: Omit<PseudoBox, 'id'>[] = result.predictions.filter((p) => completed.has(p.imageId) && p.box[2] > p.box[0] && p.box[3] > p.box[1]).map((p) => ({
+    image_id: p.imageId,
+    category_id: p.categoryId,
+    bbox: xyxyToXywh(p.box).map((v) => Math.round(v * 100) / 100) as [number, number, number, number],
+    ...(p.annotationId !== undefined ? { annotation_id: p.annotationId } : {}),
+    point: p.point,
+    score: Math.round(p.score * 10000) / 10000,
+    provenance: { model_id: prov.modelId, ...(prov.sha256 ? { model_sha256: prov.sha256 } : {}), execution_provider: prov.executionProvider, time },
+    review: 'pending',
+  }));
+  doc.transact(`Pseudo-boxes from ${prov.modelId}`, () => {
+    if (stale.length) doc.deletePseudoBoxes(stale);
+    if (boxes.length) doc.addPseudoBoxes(boxes);
+  });
+  return { added: boxes.length, replaced: stale.length };
+}
