@@ -1,5 +1,5 @@
 import { Decoder as JpegLosslessDecoder } from 'jpeg-lossless-decoder-js';
-import { JpegImage } from 'daikon/lib/jpeg-baseline.js';
+import { JpegImage } from './vendor/jpegBaseline12.js';
 import { DicomDecodeError } from '../ImagingError';
 import type { CodecModuleName, EmbindDecoder, ImagingPlatform } from '../ImagingPlatform';
 import type { TransferSyntaxInfo } from '../transferSyntax';

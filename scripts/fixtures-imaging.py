@@ -1,0 +1,122 @@
+#!/usr/bin/python3
+"""Generate the imaging test fixtures: one real CR chest (RG1 from ../shared/data, 1955x1841, 15-bit,
+MONOCHROME1) re-encoded into every transfer syntax PointBox decodes, with GDCM (gdcmconv) and DCMTK
+(dcmconv, dcmcjpeg, dcmcjpls). Output: test/fixtures/imaging/generated/ (gitignored; rebuilt on demand
+by the tests, about 10 s). Run with Debian's /usr/bin/python3 (pydicom + numpy).
+
+usage: /usr/bin/python3 scripts/fixtures-imaging.py [--out DIR] [--source RG1_J2KI.dcm]
+"""
+import argparse, json, os, shutil, subprocess, sys
+import numpy as np
+import pydicom
+
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ap = argparse.ArgumentParser()
+ap.add_argument('--out', default=os.path.join(root, 'test', 'fixtures', 'imaging', 'generated'))
+ap.add_argument('--source', default=os.path.join(root, '..', 'shared', 'data', 'dicom-cxr', 'RG1_J2KI.dcm'))
+args = ap.parse_args()
+if not os.path.exists(args.source):
+    sys.exit(f'source {args.source} not found')
+out = args.out
+tmp = os.path.join(out, '.tmp')
+os.makedirs(tmp, exist_ok=True)
+
+def run(*cmd):
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f'{" ".join(cmd)} failed: {r.stderr or r.stdout}')
+
+def p(name):
+    return os.path.join(out, name)
+
+manifest = []
+def add(name, ts, lossless, base, note=''):
+    manifest.append({'file': name, 'transferSyntaxUID': ts, 'lossless': lossless, 'base': base, 'note': note})
+
+# 16-bit base: the real RG1 pixels, decompressed (J2K lossy -> raw) by GDCM.
+run('gdcmconv', '--raw', args.source, p('rg1_explicit_le.dcm'))
+add('rg1_explicit_le.dcm', '1.2.840.10008.1.2.1', True, 'rg1_explicit_le.dcm')
+run('dcmconv', '+ti', p('rg1_explicit_le.dcm'), p('rg1_implicit_le.dcm'))
+add('rg1_implicit_le.dcm', '1.2.840.10008.1.2', True, 'rg1_explicit_le.dcm')
+run('dcmconv', '+tb', p('rg1_explicit_le.dcm'), p('rg1_explicit_be.dcm'))
+add('rg1_explicit_be.dcm', '1.2.840.10008.1.2.2', True, 'rg1_explicit_le.dcm')
+run('dcmconv', '+td', p('rg1_explicit_le.dcm'), p('rg1_deflated.dcm'))
+add('rg1_deflated.dcm', '1.2.840.10008.1.2.1.99', True, 'rg1_explicit_le.dcm')
+run('gdcmconv', '--rle', p('rg1_explicit_le.dcm'), p('rg1_rle.dcm'))
+add('rg1_rle.dcm', '1.2.840.10008.1.2.5', True, 'rg1_explicit_le.dcm')
+run('gdcmconv', '--jpeg', p('rg1_explicit_le.dcm'), p('rg1_jpeg_lossless.dcm'))
+add('rg1_jpeg_lossless.dcm', '1.2.840.10008.1.2.4.70', True, 'rg1_explicit_le.dcm')
+run('gdcmconv', '--jpegls', p('rg1_explicit_le.dcm'), p('rg1_jpegls.dcm'))
+add('rg1_jpegls.dcm', '1.2.840.10008.1.2.4.80', True, 'rg1_explicit_le.dcm')
+run('dcmcjpls', '+en', '+md', '3', p('rg1_explicit_le.dcm'), p('rg1_jpegls_near3.dcm'))
+add('rg1_jpegls_near3.dcm', '1.2.840.10008.1.2.4.81', False, 'rg1_explicit_le.dcm', 'NEAR=3: every sample within 3 of the source')
+run('gdcmconv', '--j2k', p('rg1_explicit_le.dcm'), p('rg1_j2k_lossless.dcm'))
+add('rg1_j2k_lossless.dcm', '1.2.840.10008.1.2.4.90', True, 'rg1_explicit_le.dcm')
+# JPEG 2000 lossy (.4.91) is the source file itself (gdcmconv --lossy refuses to 'derive' this input).
+shutil.copyfile(args.source, p('rg1_j2k_lossy.dcm'))
+add('rg1_j2k_lossy.dcm', '1.2.840.10008.1.2.4.91', False, 'rg1_explicit_le.dcm', 'the original NEMA WG04 RG1 J2K lossy file')
+
+# 12-bit and 8-bit versions (JPEG extended / baseline need them), made by shifting the real pixels.
+ds = pydicom.dcmread(p('rg1_explicit_le.dcm'))
+px = ds.pixel_array.astype(np.uint16) & 0x7FFF
+d12 = pydicom.dcmread(p('rg1_explicit_le.dcm'))
+d12.BitsStored, d12.HighBit = 12, 11
+d12.PixelData = (px >> 3).astype(np.uint16).tobytes()
+d12.WindowCenter, d12.WindowWidth = 1875, 3750
+d12.save_as(p('rg1_12bit_le.dcm'))
+add('rg1_12bit_le.dcm', '1.2.840.10008.1.2.1', True, 'rg1_12bit_le.dcm')
+run('dcmcjpeg', '+ee', '+q', '95', p('rg1_12bit_le.dcm'), p('rg1_jpeg_extended12.dcm'))
+add('rg1_jpeg_extended12.dcm', '1.2.840.10008.1.2.4.51', False, 'rg1_12bit_le.dcm')
+d8 = pydicom.dcmread(p('rg1_explicit_le.dcm'))
+d8.BitsAllocated, d8.BitsStored, d8.HighBit = 8, 8, 7
+d8.PixelData = (px >> 7).astype(np.uint8).tobytes()
+d8.WindowCenter, d8.WindowWidth = 117, 234
+d8.save_as(p('rg1_8bit_le.dcm'))
+add('rg1_8bit_le.dcm', '1.2.840.10008.1.2.1', True, 'rg1_8bit_le.dcm')
+run('dcmcjpeg', '+eb', '+q', '90', p('rg1_8bit_le.dcm'), p('rg1_jpeg_baseline8.dcm'))
+add('rg1_jpeg_baseline8.dcm', '1.2.840.10008.1.2.4.50', False, 'rg1_8bit_le.dcm')
+
+# Signed variant with a rescale and several windows + SIGMOID: exercises sign extension and the VOI path.
+ds_s = pydicom.dcmread(p('rg1_explicit_le.dcm'))
+ds_s.PixelRepresentation = 1
+ds_s.BitsStored, ds_s.HighBit = 16, 15
+ds_s.PixelData = (px.astype(np.int32) - 16384).astype(np.int16).tobytes()
+ds_s.RescaleSlope, ds_s.RescaleIntercept = 2, -100
+ds_s.WindowCenter = [-1000, 0]
+ds_s.WindowWidth = [20000, 8000]
+ds_s.VOILUTFunction = 'SIGMOID'
+ds_s.PhotometricInterpretation = 'MONOCHROME2'
+ds_s.save_as(p('rg1_signed_le.dcm'))
+add('rg1_signed_le.dcm', '1.2.840.10008.1.2.1', True, 'rg1_signed_le.dcm')
+run('gdcmconv', '--jpegls', p('rg1_signed_le.dcm'), p('rg1_signed_jpegls.dcm'))
+add('rg1_signed_jpegls.dcm', '1.2.840.10008.1.2.4.80', True, 'rg1_signed_le.dcm')
+run('gdcmconv', '--rle', p('rg1_signed_le.dcm'), p('rg1_signed_rle.dcm'))
+add('rg1_signed_rle.dcm', '1.2.840.10008.1.2.5', True, 'rg1_signed_le.dcm')
+run('gdcmconv', '--j2k', p('rg1_signed_le.dcm'), p('rg1_signed_j2k.dcm'))
+add('rg1_signed_j2k.dcm', '1.2.840.10008.1.2.4.90', True, 'rg1_signed_le.dcm')
+
+# Stored-bits masking: garbage in the unused high bit must not reach the image.
+ds_g = pydicom.dcmread(p('rg1_explicit_le.dcm'))
+ds_g.PixelData = (px | 0x8000).astype(np.uint16).tobytes()  # BitsStored 15: bit 15 is not pixel data
+ds_g.save_as(p('rg1_highbit_garbage.dcm'))
+add('rg1_highbit_garbage.dcm', '1.2.840.10008.1.2.1', True, 'rg1_explicit_le.dcm', 'bit 15 set everywhere; BitsStored 15')
+
+# A 2.5k x 3k 16-bit raw image for the display-speed target (tiled from the real chest).
+big = np.zeros((3000, 2500), dtype=np.uint16)
+big[:1955, :1841] = px
+big[1955:, :1841] = px[:1045, :]
+big[:, 1841:] = big[:, :659]
+db = pydicom.dcmread(p('rg1_explicit_le.dcm'))
+db.Rows, db.Columns = 3000, 2500
+db.PixelData = big.tobytes()
+db.save_as(p('big_2500x3000_le.dcm'))
+add('big_2500x3000_le.dcm', '1.2.840.10008.1.2.1', True, 'big_2500x3000_le.dcm')
+
+for m in manifest:
+    got = str(pydicom.dcmread(p(m['file']), stop_before_pixels=True).file_meta.TransferSyntaxUID)
+    if got != m['transferSyntaxUID']:
+        raise SystemExit(f"{m['file']}: expected {m['transferSyntaxUID']}, tool wrote {got}")
+shutil.rmtree(tmp, ignore_errors=True)
+with open(p('manifest.json'), 'w') as f:
+    json.dump(manifest, f, indent=1)
+print(f'wrote {len(manifest)} fixtures to {out}')
