@@ -6,6 +6,9 @@ import { statsCommand } from './commands/statsCommand';
 import { splitCommand } from './commands/splitCommand';
 import { exportCommand } from './commands/exportCommand';
 import { validateCommand } from './commands/validateCommand';
+import { phantomCommand } from './commands/phantomCommand';
+import { pseudoLabelCommand } from './commands/pseudoLabelCommand';
+import { evalCommand } from './commands/evalCommand';
 
 /** Every `pointbox` subcommand, in the order `pointbox --help` lists them. */
 export const commands: CliCommand[] = [
@@ -16,4 +19,7 @@ export const commands: CliCommand[] = [
   splitCommand,
   exportCommand,
   validateCommand,
+  phantomCommand,
+  pseudoLabelCommand,
+  evalCommand,
 ];

@@ -1,0 +1,52 @@
+import { dirname, resolve } from 'node:path';
+import type { CliCommand } from '../command';
+import { UsageError } from '../command';
+import { hasFlag, optNumber, optString, parseArgs } from '../args';
+import { DatasetDocument } from '../../core/dataset/DatasetDocument';
+import { applyPseudoBoxes, collectJobs, runPointToBox } from '../../core/inference/pseudoLabelPipeline';
+import { PointBoxModel } from '../../core/inference/PointBoxModel';
+import { inferenceValueOptions, loadPredictor, parseClassMap } from './inferenceOptions';
+
+export const pseudoLabelCommand: CliCommand = {
+  name: 'pseudo-label',
+  summary: 'turn points into pending pseudo-boxes with an ONNX point->box model (or the prior-box baseline)',
+  usage: 'pointbox pseudo-label <dataset.pointbox.json> --model <file.onnx|prior> [--device auto|cpu|cuda|webgpu|dml|coreml] [--batch N] [--threads N] [--split S] [--class-map "Data=Model,..."|map.json] [--dry-run] [--json]',
+  async run(argv, io) {
+    const p = parseArgs(argv, { values: inferenceValueOptions, flags: ['json', 'dry-run'] });
+    const file = p.positionals[0];
+    if (!file || p.positionals.length !== 1) throw new UsageError('give one dataset file');
+    const path = resolve(io.cwd, file);
+    const doc = DatasetDocument.load(path);
+    const predictor = await loadPredictor(p, io.cwd, doc.data, (s) => io.err(s + '\n'));
+    try {
+      const jobs = collectJobs(doc.data, { split: optString(p, 'split') });
+      const ac = new AbortController();
+      const onSig = () => { io.err('\ncancelling after the current batch...\n'); ac.abort(); };
+      process.once('SIGINT', onSig);
+      const r = await runPointToBox(dirname(path), doc.data.categories, jobs, predictor, {
+        batchSize: optNumber(p, 'batch', 4), classMap: parseClassMap(p, io.cwd), signal: ac.signal,
+        onProgress: (pr) => { if (!hasFlag(p, 'json')) io.err(`\r${pr.done}/${pr.total} images, ${pr.boxes} boxes, ${pr.imagesPerSecond.toFixed(1)} img/s, ETA ${Number.isFinite(pr.etaSeconds) ? pr.etaSeconds.toFixed(0) + ' s' : '-'}   `); },
+      });
+      process.off('SIGINT', onSig);
+      for (const f of r.failed) io.err(`\nskipped ${f.file}: ${f.error}`);
+      for (const s of r.skippedClasses) io.err(`\nskipped ${s.points} point(s) of class '${s.name}': the model does not know it (use --class-map)`);
+      io.err('\n');
+      const model = predictor instanceof PointBoxModel ? predictor : undefined;
+      let applied = { added: 0, replaced: 0 };
+      if (!hasFlag(p, 'dry-run')) {
+        applied = applyPseudoBoxes(doc, r, { modelId: model ? model.info.file.split(/[\\/]/).pop()! : 'prior', sha256: model?.info.sha256, executionProvider: r.executionProvider });
+        await doc.save();
+      }
+      const summary = {
+        images: r.completedImageIds.length, failedImages: r.failed.length, boxes: applied.added, replacedPending: applied.replaced,
+        predictions: r.predictions.length, imagesPerSecond: r.imagesPerSecond, seconds: r.seconds, device: r.executionProvider,
+        cancelled: r.cancelled, skippedClasses: r.skippedClasses, stageMs: r.stageMs, dryRun: hasFlag(p, 'dry-run'),
+      };
+      if (hasFlag(p, 'json')) io.out(JSON.stringify(summary) + '\n');
+      else io.out(`${summary.images} images, ${summary.boxes} pending pseudo-boxes (${applied.replaced} earlier pending replaced), ${r.imagesPerSecond.toFixed(1)} images/s on ${r.executionProvider}${r.cancelled ? ' (cancelled)' : ''}\n`);
+      return r.cancelled ? 130 : 0;
+    } finally {
+      if (predictor instanceof PointBoxModel) await predictor.dispose();
+    }
+  },
+};
