@@ -2,7 +2,7 @@ import { promises as fsp, readFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { DatasetError, type DatasetProblem } from './DatasetError';
-import { parseJsonWithLines, serializeDataset, serializeDatasetAsync } from './datasetJson';
+import { parseJsonWithLines, serializeDataset, serializeDatasetChunks } from './datasetJson';
 import { checkDatasetShape, validateDataset } from './validateDataset';
 import { writeFileAtomic, writeFileAtomicSync } from './writeFileAtomic';
 import type { Annotation, Category, CocoBox, DatasetFile, ImageRecord, LabelLevel, Point, PseudoBox, ReviewState, SplitName } from './schema';
@@ -271,10 +271,12 @@ export class DatasetDocument {
       if (!opts.force && await this.hasChangedOnDisk()) {
         throw new DatasetError('changed-on-disk', 'the dataset file changed on disk since it was loaded; reload it or save with force', this.file);
       }
-      const text = await serializeDatasetAsync(snapshot);
-      await writeFileAtomic(this.file, text);
-      const st = statSync(this.file);
-      this.fingerprint = { mtimeMs: st.mtimeMs, size: st.size, sha256: sha256(text) };
+      // Hash the chunks as they are written: no second pass over (or join of) the whole text.
+      const hash = createHash('sha256');
+      const chunks = serializeDatasetChunks(snapshot);
+      await writeFileAtomic(this.file, (async function* () { for await (const c of chunks) { const b = Buffer.from(c, 'utf8'); hash.update(b); yield b; } })());
+      const st = await fsp.stat(this.file);
+      this.fingerprint = { mtimeMs: st.mtimeMs, size: st.size, sha256: hash.digest('hex') };
       this.savedSeq = seqAtCall;
     };
     const p = this.saving.then(run, run);

@@ -37,12 +37,14 @@ export function serializeDataset(d: DatasetFile): string {
 }
 
 /**
- * The same text, built in slices that yield to the event loop between them, so that saving a large
- * dataset from the extension host never blocks it for more than a few milliseconds at a time.
- * The records must not be mutated while this runs (DatasetDocument serializes a frozen snapshot).
+ * The same text as `serializeDataset`, as a stream of chunks of about `sliceRecords` records, so that a save
+ * of a large dataset can hash and write each chunk and yield to the event loop in between: the extension
+ * host is never blocked for more than one chunk's JSON.stringify (a few ms), and the whole text is never
+ * joined into one string. The records must not be mutated meanwhile (DatasetDocument passes a snapshot of
+ * immutable records).
  */
-export async function serializeDatasetAsync(d: DatasetFile, sliceRecords = 4000): Promise<string> {
-  const parts: string[] = [head(d)];
+export async function* serializeDatasetChunks(d: DatasetFile, sliceRecords = 2000): AsyncGenerator<string> {
+  let parts: string[] = [head(d)];
   for (const k of extraKeys(d)) parts.push(`${JSON.stringify(k)}: ${JSON.stringify((d as unknown as Record<string, unknown>)[k])},\n`);
   let budget = sliceRecords;
   for (let ti = 0; ti < TABLES.length; ti++) {
@@ -51,12 +53,23 @@ export async function serializeDatasetAsync(d: DatasetFile, sliceRecords = 4000)
     parts.push(`${JSON.stringify(t)}: [`);
     for (let i = 0; i < arr.length; i++) {
       parts.push((i ? ',\n' : '\n') + JSON.stringify(arr[i]));
-      if (--budget === 0) { budget = sliceRecords; await new Promise<void>((r) => setImmediate(r)); }
+      if (--budget === 0) {
+        budget = sliceRecords;
+        yield parts.join('');
+        parts = [];
+        await new Promise<void>((r) => setImmediate(r));
+      }
     }
     parts.push(arr.length ? '\n]' : ']');
     parts.push(ti === TABLES.length - 1 ? '\n}\n' : ',\n');
   }
-  return parts.join('');
+  yield parts.join('');
+}
+
+export async function serializeDatasetAsync(d: DatasetFile, sliceRecords = 2000): Promise<string> {
+  let s = '';
+  for await (const c of serializeDatasetChunks(d, sliceRecords)) s += c;
+  return s;
 }
 
 /** 1-based line and column of a character offset. */

@@ -90,6 +90,7 @@ export class DatasetTreeModel {
   private readonly pageSize: number;
   private readonly showEmpty: boolean;
   private imgs: ImgInfo[] = [];
+  private allList: number[] | undefined;
   private byId = new Map<number, number>();
   private catName = new Map<number, string>();
   /** split -> image indices in file-name order */
@@ -100,6 +101,8 @@ export class DatasetTreeModel {
   private filtered = new Map<string, number[]>();
   private positions = new Map<string, Map<number, number>>();
   private missing = new Set<number>();
+  /** Totals of split and group nodes (the big lists), per filter; buckets are small and computed on demand. */
+  private totalsCache = new Map<string, ReturnType<DatasetTreeModel['totals']>>();
   private name = 'dataset';
 
   constructor(data: DatasetFile, opts: DatasetTreeOptions = {}) {
@@ -141,6 +144,7 @@ export class DatasetTreeModel {
     // File-name order: plain code-unit comparison (stable and 10x faster than localeCompare on 26k names).
     imgs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id - b.id));
     this.imgs = imgs;
+    this.allList = undefined;
     this.byId = new Map(imgs.map((im, i) => [im.id, i]));
     this.splitLists = new Map();
     this.groupLists = new Map();
@@ -152,12 +156,14 @@ export class DatasetTreeModel {
     }
     this.filtered.clear();
     this.positions.clear();
+    this.totalsCache.clear();
   }
 
   setFilter(f: TreeFilter): void {
     this.filter = { ...(f.categoryIds?.length ? { categoryIds: [...f.categoryIds] } : {}), ...(f.search ? { search: f.search } : {}) };
     this.filtered.clear();
     this.positions.clear();
+    this.totalsCache.clear();
   }
   getFilter(): TreeFilter { return { ...this.filter }; }
 
@@ -236,8 +242,8 @@ export class DatasetTreeModel {
   // ---- nodes ----
 
   private datasetNode(): DatasetTreeNode {
-    const all = this.matching(this.imgs.map((_, i) => i), '*');
-    const t = this.totals(all);
+    const all = this.matching(this.allList ??= this.imgs.map((_, i) => i), '*');
+    const t = this.cachedTotals('*', all);
     return {
       id: ROOT, type: 'dataset', label: this.name, kind: 'dataset', collapsible: 'expanded', count: all.length,
       description: describe(all.length, t.boxes, t.points) + this.filterNote(),
@@ -247,7 +253,7 @@ export class DatasetTreeModel {
 
   private splitNode(s: SplitName): DatasetTreeNode {
     const list = this.matching(this.splitLists.get(s) ?? [], `split:${s}`);
-    const t = this.totals(list);
+    const t = this.cachedTotals(`split:${s}`, list);
     return {
       id: `${ROOT}/s:${s}`, type: 'split', split: s, label: s, kind: 'split', collapsible: list.length ? 'collapsed' : 'none', count: list.length,
       description: describe(list.length, t.boxes, t.points),
@@ -257,7 +263,7 @@ export class DatasetTreeModel {
 
   private groupNode(s: SplitName, g: GroupKey): DatasetTreeNode {
     const list = this.list(s, g);
-    const t = this.totals(list, g);
+    const t = this.cachedTotals(`${s}/${g}`, list, g);
     const desc = PSEUDO_GROUPS.has(g) ? `${fmt(list.length)} images · ${fmt(t.pseudo)} pseudo-boxes` : describe(list.length, t.boxes, t.points);
     return {
       id: `${ROOT}/s:${s}/g:${g}`, type: 'group', split: s, group: g, label: GROUP_LABEL[g], kind: `group-${g}`,
@@ -336,6 +342,12 @@ export class DatasetTreeModel {
     });
     this.filtered.set(key, out);
     return out;
+  }
+
+  private cachedTotals(key: string, list: number[], g?: GroupKey): ReturnType<DatasetTreeModel['totals']> {
+    let t = this.totalsCache.get(key);
+    if (!t) { t = this.totals(list, g); this.totalsCache.set(key, t); }
+    return t;
   }
 
   private totals(list: number[], g?: GroupKey): { boxes: number; points: number; pseudo: number; cls: Record<string, ClassCount> } {

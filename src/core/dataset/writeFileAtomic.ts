@@ -8,12 +8,13 @@ import { randomBytes } from 'node:crypto';
  * any point leaves either the old file or the new one, whole; a failed write removes its temp file.
  * The temp name starts with '.' and ends with '.tmp' so editors/watchers and .gitignore can skip it.
  */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Uint8Array | AsyncIterable<string | Uint8Array>): Promise<void> {
   const tmp = tempName(file);
   let fh: fsp.FileHandle | undefined;
   try {
     fh = await fsp.open(tmp, 'wx', 0o644);
-    await fh.writeFile(data);
+    if (typeof data === 'string' || data instanceof Uint8Array) await fh.writeFile(data);
+    else for await (const chunk of data) await fh.write(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
     await fh.sync();
     await fh.close();
     fh = undefined;

@@ -30,8 +30,12 @@ function element(group: number, el: number, vr: string, value: Buffer): Buffer {
 const us = (n: number) => { const b = Buffer.alloc(2); b.writeUInt16LE(n); return b; };
 const str = (s: string) => Buffer.from(s, 'latin1');
 
-/** A minimal valid Part-10 DICOM (explicit VR LE, 8-bit grey, width x height, gradient pixels). */
-export function tinyDicom(width = 64, height = 64, patientId = 'TEST'): Buffer {
+/**
+ * A minimal valid Part-10 DICOM (explicit VR LE, 8-bit grey, width x height, gradient pixels).
+ * `pixels: false` writes the header only (Rows/Columns but no Pixel Data): enough for importers, which read
+ * only the header, and small enough to write 26,684 full-size (1024x1024) RSNA stand-ins for the benchmark.
+ */
+export function tinyDicom(width = 64, height = 64, patientId = 'TEST', opts: { pixels?: boolean } = {}): Buffer {
   const sop = '1.2.840.10008.5.1.4.1.1.1.1'; // Digital X-Ray Image Storage - For Presentation
   const inst = `1.2.826.0.1.3680043.10.999.${Math.floor(Math.random() * 1e9)}`;
   const metaBody = Buffer.concat([
@@ -41,8 +45,9 @@ export function tinyDicom(width = 64, height = 64, patientId = 'TEST'): Buffer {
     element(0x0002, 0x0010, 'UI', str('1.2.840.10008.1.2.1')),
   ]);
   const groupLen = Buffer.alloc(4); groupLen.writeUInt32LE(metaBody.length);
-  const pixels = Buffer.alloc(width * height);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) pixels[y * width + x] = (x + y) & 0xff;
+  const withPixels = opts.pixels !== false;
+  const pixels = Buffer.alloc(withPixels ? width * height : 0);
+  if (withPixels) for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) pixels[y * width + x] = (x + y) & 0xff;
   return Buffer.concat([
     Buffer.alloc(128), str('DICM'), element(0x0002, 0x0000, 'UL', groupLen), metaBody,
     element(0x0008, 0x0016, 'UI', str(sop)), element(0x0008, 0x0018, 'UI', str(inst)), element(0x0008, 0x0060, 'CS', str('DX')),
@@ -50,7 +55,7 @@ export function tinyDicom(width = 64, height = 64, patientId = 'TEST'): Buffer {
     element(0x0028, 0x0002, 'US', us(1)), element(0x0028, 0x0004, 'CS', str('MONOCHROME2')),
     element(0x0028, 0x0010, 'US', us(height)), element(0x0028, 0x0011, 'US', us(width)),
     element(0x0028, 0x0100, 'US', us(8)), element(0x0028, 0x0101, 'US', us(8)), element(0x0028, 0x0102, 'US', us(7)), element(0x0028, 0x0103, 'US', us(0)),
-    element(0x7fe0, 0x0010, 'OB', pixels),
+    ...(withPixels ? [element(0x7fe0, 0x0010, 'OB', pixels)] : []),
   ]);
 }
 
