@@ -9,9 +9,12 @@ import type { Annotation, Category, CocoBox, DatasetFile, ImageRecord, LabelLeve
 
 type Table = 'images' | 'annotations' | 'pseudo_boxes' | 'categories';
 type AnyRecord = ImageRecord | Annotation | PseudoBox | Category;
+const TABLES: readonly Table[] = ['categories', 'images', 'annotations', 'pseudo_boxes'];
 
-/** One record change: insert (before undefined), delete (after undefined) or replace. */
-interface Patch { table: Table; id: number; index: number; before?: AnyRecord; after?: AnyRecord }
+/** One record change: insert (before undefined), delete (after undefined) or replace; or `info` replaced. */
+type Patch =
+  | { table: Table; id: number; index: number; before?: AnyRecord; after?: AnyRecord }
+  | { table: 'info'; before: DatasetFile['info']; after: DatasetFile['info'] };
 interface Step { seq: number; label: string; patches: Patch[] }
 
 /** What changed, so views can refresh only what they show. */
@@ -183,6 +186,36 @@ export class DatasetDocument {
     this.commit('Delete pseudo-boxes', patches);
   }
 
+  /**
+   * Any whole-dataset operation as one undo step: `mutate` gets a deep copy of the data and may change it
+   * freely (e.g. `splitDataset`, `fuseReaders`); the differences, record by record, become the step.
+   * Returns what `mutate` returned.
+   */
+  bulkEdit<T>(label: string, mutate: (draft: DatasetFile) => T): T {
+    const draft = structuredClone(this.data);
+    const result = mutate(draft);
+    checkDatasetShape(draft, this.file);
+    const patches: Patch[] = [];
+    if (JSON.stringify(draft.info) !== JSON.stringify(this.data.info)) {
+      const p: Patch = { table: 'info', before: this.data.info, after: draft.info };
+      this.applyPatch(p, false);
+      patches.push(p);
+    }
+    for (const t of TABLES) {
+      const next = draft[t] as AnyRecord[];
+      const nextIds = new Set(next.map((r) => r.id));
+      const gone = (this.data[t] as AnyRecord[]).filter((r) => !nextIds.has(r.id));
+      for (let i = gone.length - 1; i >= 0; i--) patches.push(this.remove(t, gone[i]!));
+      for (const r of next) {
+        const old = this.byId[t].get(r.id);
+        if (!old) patches.push(this.insert(t, r));
+        else if (JSON.stringify(old) !== JSON.stringify(r)) patches.push(this.replace(t, old, r));
+      }
+    }
+    this.commit(label, patches);
+    return result;
+  }
+
   /** Runs several edits as one undo step (e.g. "accept all on this image"). */
   transact<T>(label: string, fn: () => T): T {
     if (this.pending) return fn();
@@ -322,17 +355,17 @@ export class DatasetDocument {
 
   // Patch builders apply immediately (so ids and lookups stay right within a transaction) and return the patch.
   private insert(table: Table, rec: AnyRecord): Patch {
-    const p: Patch = { table, id: rec.id, index: this.data[table].length, after: rec };
+    const p: Patch & { table: Table } = { table, id: rec.id, index: this.data[table].length, after: rec };
     this.applyPatch(p, false);
     return p;
   }
   private replace(table: Table, before: AnyRecord, after: AnyRecord): Patch {
-    const p: Patch = { table, id: before.id, index: (this.data[table] as AnyRecord[]).indexOf(before), before, after };
+    const p: Patch & { table: Table } = { table, id: before.id, index: (this.data[table] as AnyRecord[]).indexOf(before), before, after };
     this.applyPatch(p, false);
     return p;
   }
   private remove(table: Table, before: AnyRecord): Patch {
-    const p: Patch = { table, id: before.id, index: (this.data[table] as AnyRecord[]).indexOf(before), before };
+    const p: Patch & { table: Table } = { table, id: before.id, index: (this.data[table] as AnyRecord[]).indexOf(before), before };
     this.applyPatch(p, false);
     return p;
   }
@@ -343,6 +376,7 @@ export class DatasetDocument {
   }
 
   private applyPatch(p: Patch, inverse: boolean): void {
+    if (p.table === 'info') { this.data.info = inverse ? p.before : p.after; return; }
     const arr = this.data[p.table] as AnyRecord[];
     const from = inverse ? p.after : p.before;
     const to = inverse ? p.before : p.after;
@@ -383,6 +417,7 @@ export class DatasetDocument {
     if (this.listeners.size === 0) return;
     const ids = new Set<number>();
     for (const p of s.patches) {
+      if (p.table === 'info') continue;
       const r = (p.after ?? p.before) as AnyRecord;
       if (p.table === 'images') ids.add(r.id);
       else if (p.table !== 'categories') ids.add((r as Annotation).image_id);

@@ -7,6 +7,7 @@ import { DatasetDocument } from '../../../src/core/dataset/DatasetDocument';
 import { DatasetError } from '../../../src/core/dataset/DatasetError';
 import { emptyDataset, serializeDataset } from '../../../src/core/dataset/datasetJson';
 import type { DatasetFile } from '../../../src/core/dataset/schema';
+import { splitDataset } from '../../../src/core/dataset/splitDataset';
 import { repoRoot, tmpDir } from './datasetFixtures';
 
 function sample(n = 3): DatasetFile {
@@ -60,6 +61,32 @@ test('edits are undoable and redoable, exactly; a new edit clears redo; batches 
     assert.equal(serializeDataset(doc.data), before, 'a failed transaction is rolled back');
     doc.transact('accept all', () => { doc.addPoint(1, 1, [1, 1]); doc.addPoint(1, 2, [2, 2]); });
     assert.equal(doc.undoLabel, 'accept all');
+  } finally { t.cleanup(); }
+});
+
+test('a whole-dataset operation (PBC split) is one undo step through bulkEdit', () => {
+  const t = tmpDir();
+  try {
+    const file = join(t.dir, 'd.pointbox.json');
+    const d = sample(200);
+    d.images.forEach((im, i) => { im.label_level = 'boxes'; if (i < 50) d.annotations.push({ id: 100 + i, image_id: im.id, category_id: 1, bbox: [10, 10, 20, 20] }); });
+    d.annotations.shift(); // drop the bbox-less click of sample()
+    writeFileSync(file, serializeDataset(d));
+    const doc = DatasetDocument.load(file);
+    const before = serializeDataset(doc.data);
+    const seen: number[] = [];
+    doc.onDidChange((c) => seen.push(c.imageIds.length));
+    const s = doc.bulkEdit('Split 80/20', (draft) => splitDataset(draft, { val: 0.2, boxRatio: 0.2, seed: 3 }));
+    assert.equal(s.val, 40);
+    assert.equal(doc.data.info.split?.seed, 3);
+    assert.equal(doc.data.images.filter((im) => im.split === 'val').length, 40);
+    assert.ok(doc.data.annotations.every((a) => a.point_source === 'sampled'));
+    assert.equal(doc.undoLabel, 'Split 80/20');
+    assert.ok(seen[0]! >= 150, 'the change names the touched images');
+    doc.undo();
+    assert.equal(serializeDataset(doc.data), before);
+    doc.redo();
+    assert.equal(doc.data.info.split?.seed, 3);
   } finally { t.cleanup(); }
 });
 
