@@ -3,3 +3,10 @@
 
 __version__ = "0.1.0"
 CONTRACT_VERSION = "1"
+
+import os as _os
+
+# Debian's torch 1.13 calls the system libblas.so.3 for every matmul. With OpenBLAS (libopenblas0-pthread)
+# behind it, OpenBLAS's own threads fight torch's OpenMP threads: 2-10x slower on 2 cores. One OpenBLAS
+# thread per process measured fastest here (models/README.md). Must be set before torch is imported.
+_os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

@@ -3,6 +3,7 @@ import tempfile
 import shutil
 import unittest
 
+import pbc_trainer  # noqa: F401  (sets OPENBLAS_NUM_THREADS before torch loads)
 import torch
 
 torch.set_num_threads(max(1, os.cpu_count() or 1))
