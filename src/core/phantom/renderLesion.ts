@@ -1,0 +1,134 @@
+import { ramp as rampShared } from './phantomAnatomy';
+import { PhantomRng } from './phantomRng';
+import type { PhantomLesion } from './samplePhantomGeometry';
+
+/** Bound once: a cross-module call in a per-pixel loop goes through a getter when run from source (tsx/CJS). */
+const ramp = rampShared;
+
+/**
+ * Draws one lesion into the density map, inside its box, with a class-typical look. Every shape is built
+ * so that its support is exactly the box (it touches all four sides), which is what makes the box the
+ * lesion's true extent without measuring pixels. Local coordinates: a = 0 at the lesion's lateral edge
+ * and 1 at its medial edge (mirrored by side), b = 0 at the top and 1 at the bottom.
+ */
+export function renderLesion(D: Float32Array, air: Float32Array, S: number, l: PhantomLesion, ptxMask: Float32Array | undefined): void {
+  if (l.className === 'Cardiomegaly') return; // drawn as the heart silhouette itself
+  const [bx, by, bw, bh] = l.bbox;
+  const rng = new PhantomRng(l.shapeSeed, 7);
+  const noise = new LocalNoise(l.className === 'Infiltrate' ? 5 : 4, rng);
+  const xa = Math.max(0, Math.floor(bx)), xb = Math.min(S - 1, Math.ceil(bx + bw));
+  const ya = Math.max(0, Math.floor(by)), yb = Math.min(S - 1, Math.ceil(by + bh));
+  const amp = rng.range(0.85, 1.15);
+  const lobePhase = rng.range(0, 2 * Math.PI);
+  for (let y = ya; y <= yb; y++) {
+    const b = (y + 0.5 - by) / bh;
+    if (b <= 0 || b >= 1) continue;
+    for (let x = xa; x <= xb; x++) {
+      const lx = (x + 0.5 - bx) / bw;
+      if (lx <= 0 || lx >= 1) continue;
+      const a = l.side === 0 ? lx : 1 - lx;
+      const ex = 2 * lx - 1, ey = 2 * b - 1;
+      const i = y * S + x;
+      let dd = 0;
+      switch (l.className) {
+        case 'Nodule': {
+          // Small, round, well-defined: the projection of a sphere.
+          const r2 = ex * ex + ey * ey;
+          if (r2 < 1) dd = 0.16 * Math.sqrt(1 - r2) + 0.04 * ramp(1 - r2, 0.05);
+          break;
+        }
+        case 'Mass': {
+          // Larger and lobulated; the lobulation vanishes on the axes so the box stays the extent.
+          const th = Math.atan2(ey, ex);
+          const s2 = Math.sin(2 * th);
+          const rmax = 1 - 0.14 * s2 * s2 * (1 + 0.5 * Math.sin(3 * th + lobePhase));
+          const q = Math.sqrt(ex * ex + ey * ey) / rmax;
+          if (q < 1) dd = 0.2 * Math.pow(1 - q * q, 0.35);
+          break;
+        }
+        case 'Infiltrate': {
+          // Patchy, ill-defined opacity.
+          const q = Math.pow(Math.abs(ex), 2.5) + Math.pow(Math.abs(ey), 2.5);
+          if (q < 1) dd = 0.2 * Math.pow(1 - q, 0.9) * (0.3 + 0.7 * noise.at(lx, b));
+          break;
+        }
+        case 'Pneumonia': {
+          // Airspace consolidation: denser and more confluent than an infiltrate.
+          const q = Math.pow(Math.abs(ex), 2.5) + Math.pow(Math.abs(ey), 2.5);
+          if (q < 1) dd = 0.27 * Math.pow(1 - q, 0.55) * (0.5 + 0.5 * noise.at(lx, b));
+          break;
+        }
+        case 'Atelectasis': {
+          // Plate/wedge of collapsed lung along the box diagonal (lateral-top to medial-bottom).
+          const e = Math.abs(b - a);
+          if (e < 0.24) dd = 0.26 * Math.pow(1 - e / 0.24, 0.7) * (0.75 + 0.25 * noise.at(lx, b));
+          break;
+        }
+        case 'Effusion': {
+          // Dependent fluid with a meniscus: highest at the lateral wall, filling the costophrenic angle.
+          const m = 0.85 * Math.pow(a, 1.7);
+          if (b > m) dd = 0.36 * ramp(b - m, 0.1) * (0.6 + 0.4 * b);
+          break;
+        }
+        case 'Pneumothorax': {
+          // Lucent rim: more air and (see generatePhantomImage) no lung markings; a thin visceral pleural line.
+          const m = ptxMask ? ptxMask[i]! : 0;
+          dd = -0.13 * m * Math.min(1, air[i]! * 3 + 0.3);
+          const distPx = Math.abs(a - pleuralLine(b)) * bw;
+          if (distPx < 1.8) dd += 0.07 * (1 - distPx / 1.8) * Math.min(1, air[i]! * 2);
+          break;
+        }
+      }
+      if (dd === 0) continue;
+      // Airspace disease and fluid replace air, so they show where there was lung; solid masses add anyway.
+      if (l.className !== 'Nodule' && l.className !== 'Mass' && l.className !== 'Pneumothorax') dd *= 0.12 + 0.88 * Math.min(1, air[i]! * 1.6);
+      D[i] = D[i]! + amp * dd;
+    }
+  }
+}
+
+/**
+ * Where the visceral pleural line is (as a) at height b: across the whole box at the top (apical cap), then
+ * running down parallel to the chest wall - the rim of air between lung and wall.
+ */
+export function pleuralLine(b: number): number {
+  const t = 1 - b;
+  return 0.15 + 0.85 * t * t * Math.sqrt(t);
+}
+
+/** The pneumothorax region (lateral to the visceral pleural line), 0..1 over the whole image. */
+export function pneumothoraxMask(l: PhantomLesion, S: number): Float32Array {
+  const M = new Float32Array(S * S);
+  const [bx, by, bw, bh] = l.bbox;
+  const xa = Math.max(0, Math.floor(bx)), xb = Math.min(S - 1, Math.ceil(bx + bw));
+  const ya = Math.max(0, Math.floor(by)), yb = Math.min(S - 1, Math.ceil(by + bh));
+  for (let y = ya; y <= yb; y++) {
+    const b = (y + 0.5 - by) / bh;
+    if (b <= 0 || b >= 1) continue;
+    const f = pleuralLine(b);
+    for (let x = xa; x <= xb; x++) {
+      const lx = (x + 0.5 - bx) / bw;
+      if (lx <= 0 || lx >= 1) continue;
+      const a = l.side === 0 ? lx : 1 - lx;
+      if (a < f) M[y * S + x] = ramp((f - a) * bw, 2);
+    }
+  }
+  return M;
+}
+
+/** Value noise over a lesion's box (cells x cells), for patchy opacities. */
+class LocalNoise {
+  private readonly g: Float32Array;
+  constructor(private readonly cells: number, rng: PhantomRng) {
+    this.g = new Float32Array((cells + 2) * (cells + 2));
+    for (let i = 0; i < this.g.length; i++) this.g[i] = rng.next();
+  }
+  at(fx: number, fy: number): number {
+    const c = this.cells, gx = fx * c, gy = fy * c;
+    const ix = Math.min(c, gx | 0), iy = Math.min(c, gy | 0), tx = gx - ix, ty = gy - iy;
+    const w = c + 2, i = iy * w + ix, g = this.g;
+    const sx = tx * tx * (3 - 2 * tx), sy = ty * ty * (3 - 2 * ty);
+    const a = g[i]! + (g[i + 1]! - g[i]!) * sx, b2 = g[i + w]! + (g[i + w + 1]! - g[i + w]!) * sx;
+    return a + (b2 - a) * sy;
+  }
+}
