@@ -4,7 +4,9 @@ import { basename, dirname, join, resolve, isAbsolute } from 'node:path';
 import { DatasetBuilder, type ImportResult } from './DatasetBuilder';
 import { DatasetError } from './DatasetError';
 import { parseJsonWithLines, recordLines } from './datasetJson';
-import type { Annotation, CocoBox, ImageRecord, LabelLevel, Point, SplitName } from './schema';
+import { SPLIT_NAMES, type Annotation, type CocoBox, type ImageRecord, type LabelLevel, type Point, type SplitName } from './schema';
+
+const LEVELS = new Set(['boxes', 'points', 'unlabeled']);
 
 export interface CocoImportOptions {
   /** One or more COCO instances files (PBC: instances_train*.json, instances_val.json, ...). */
@@ -70,6 +72,7 @@ export function importCoco(o: CocoImportOptions): ImportResult {
 
     // Images.
     const imgMap = new Map<unknown, ImageRecord>();
+    const declaredLevel = new Map<number, LabelLevel>();
     let renumbered = 0;
     (j.images as CocoImage[]).forEach((im, i) => {
       if (!im || typeof im.file_name !== 'string' || im.file_name === '') { b.log.error('bad-value', 'image needs a file_name (skipped)', ref('images', i, im?.id)); return; }
@@ -82,7 +85,10 @@ export function importCoco(o: CocoImportOptions): ImportResult {
       const known = Number.isFinite(w) && Number.isFinite(h) && w > 0 && h > 0;
       const attributes: ImageRecord['attributes'] = {};
       if (id !== im.id && im.id !== undefined) attributes.coco_id = String(im.id);
-      const rec = b.addImage(abs, { id, split, level: 'boxes', ref: ref('images', i, im.id), attributes, ...(known ? { size: [w, h] as [number, number] } : {}) });
+      // Our own exports (and PointBox-aware tools) say split and label level per image: honour them.
+      const ownSplit = !o.split && typeof im.split === 'string' && (SPLIT_NAMES as readonly string[]).includes(im.split) ? im.split as SplitName : split;
+      if (typeof im.label_level === 'string' && LEVELS.has(im.label_level)) declaredLevel.set(id, im.label_level as LabelLevel);
+      const rec = b.addImage(abs, { id, split: ownSplit, level: 'boxes', ref: ref('images', i, im.id), attributes, ...(known ? { size: [w, h] as [number, number] } : {}) });
       if (known && !existsSync(abs)) { b.missingFiles++; b.log.warn('missing-file', `image file not found: ${abs}`, ref('images', i, im.id)); }
       imgMap.set(im.id, rec);
     });
@@ -103,9 +109,11 @@ export function importCoco(o: CocoImportOptions): ImportResult {
       }
       const r = ref('annotations', i, a.id);
       let bbox: CocoBox | undefined;
-      if (a.bbox !== undefined && a.bbox !== null) {
-        if (!Array.isArray(a.bbox) || a.bbox.length !== 4) { b.log.error('bad-value', `bbox must be [x, y, w, h], got ${JSON.stringify(a.bbox)}`, r); }
-        else bbox = b.checkBox(img, a.bbox.map(Number) as CocoBox, r);
+      // `gt_bbox` is how our PBC export keeps hidden ground truth on point-only images (never as `bbox`).
+      const rawBox = a.bbox ?? a.gt_bbox;
+      if (rawBox !== undefined && rawBox !== null) {
+        if (!Array.isArray(rawBox) || rawBox.length !== 4) { b.log.error('bad-value', `bbox must be [x, y, w, h], got ${JSON.stringify(rawBox)}`, r); }
+        else bbox = b.checkBox(img, rawBox.map(Number) as CocoBox, r);
       }
       let point: Point | undefined;
       if (a.point !== undefined && a.point !== null) point = b.checkPoint(img, (Array.isArray(a.point) ? a.point.map(Number) : a.point) as Point, r);
@@ -120,10 +128,14 @@ export function importCoco(o: CocoImportOptions): ImportResult {
       b.addAnnotation(rec);
       hasAnn.add(img.id);
       if (!bbox) hasBoxless.add(img.id);
+      if (a.bbox == null && a.gt_bbox != null) hasBoxless.add(img.id);
     });
     for (const img of imgMap.values()) {
       let level: LabelLevel = 'boxes';
       if (hasBoxless.has(img.id) || (pointFile && hasAnn.has(img.id))) level = 'points';
+      const declared = declaredLevel.get(img.id);
+      // A declared level is kept unless the annotations contradict it ("boxes" with bbox-less annotations).
+      if (declared && !(declared === 'boxes' && hasBoxless.has(img.id))) level = declared;
       img.label_level = level;
     }
   }

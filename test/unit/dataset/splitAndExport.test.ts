@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { emptyDataset } from '../../../src/core/dataset/datasetJson';
 import { computeStats } from '../../../src/core/dataset/datasetStats';
 import { exportCoco } from '../../../src/core/dataset/exportCoco';
+import { importCoco } from '../../../src/core/dataset/importCoco';
 import type { DatasetFile } from '../../../src/core/dataset/schema';
 import { mulberry32 } from '../../../src/core/dataset/seededRandom';
 import { samplePoint, splitDataset } from '../../../src/core/dataset/splitDataset';
@@ -103,5 +104,21 @@ test('PBC export layout: box/point/pseudo/val files, no box leaks into the point
     assert.equal(all.images.length, 1000);
     assert.equal(all.annotations.length, 450);
     assert.equal(existsSync(join(t.dir, 'plain', 'images')), false);
+  } finally { t.cleanup(); }
+});
+
+test('round trip: PBC export (with hidden boxes) imported back as COCO gives the same statistics and points', () => {
+  const t = tmpDir();
+  try {
+    const d = synthetic();
+    splitDataset(d, { val: 0.2, test: 0.1, boxRatio: 0.3, seed: 5 });
+    const out = join(t.dir, 'exp');
+    const r = exportCoco(d, { out, datasetDir: t.dir, layout: 'pbc', images: 'none', keepHiddenBoxes: true });
+    const back = importCoco({ annotations: r.files.map((f) => f.file), images: join(t.dir, 'images'), out: join(t.dir, 'rt.pointbox.json') });
+    const labeled = { ...d, images: d.images.filter((im) => im.label_level !== 'unlabeled') };
+    const a = computeStats(labeled); const b = computeStats(back.data);
+    assert.deepEqual(b, a);
+    const pts = (x: DatasetFile) => new Map(x.annotations.map((an) => [an.id, an.point]));
+    assert.deepEqual(pts(back.data), pts(d));
   } finally { t.cleanup(); }
 });
