@@ -52,6 +52,17 @@ test('RSNA: several rows per patient, Target=0 negatives, sizes from DICOM heade
   } finally { t.cleanup(); }
 });
 
+test('CSV details: UTF-8 BOM, CRLF line ends, quoted fields, blank lines; line numbers stay right', () => {
+  const t = tmpDir();
+  try {
+    writeFileSync(join(t.dir, 'l.csv'), '\ufeffpatientId,x,y,width,height,Target\r\n"p1",10,10,5,5,1\r\n\r\np2,1,1,-1,1,1\r\n');
+    const r = importRsna({ labels: join(t.dir, 'l.csv'), images: t.dir, out: join(t.dir, 'o.json'), readSizes: false });
+    assert.equal(r.data.images.length, 2);
+    assert.deepEqual(r.data.annotations.map((a) => a.bbox), [[10, 10, 5, 5]]);
+    assert.ok(codes(r).includes('negative-size@4'), codes(r).join(' '));
+  } finally { t.cleanup(); }
+});
+
 test('RSNA: a CSV without the needed columns is a DatasetError naming the file and the missing columns; a malformed CSV names its line', () => {
   const t = tmpDir();
   try {
