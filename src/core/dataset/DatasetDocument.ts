@@ -1,6 +1,6 @@
-import { promises as fsp, readFileSync, statSync } from 'node:fs';
+import { promises as fsp, readFileSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { DatasetError, type DatasetProblem } from './DatasetError';
 import { parseJsonWithLines, serializeDataset, serializeDatasetChunks } from './datasetJson';
 import { checkDatasetShape, validateDataset } from './validateDataset';
@@ -67,6 +67,7 @@ export class DatasetDocument {
   /** Loads and checks a dataset file. Throws DatasetError for unreadable/non-dataset files; record problems go to `problems`. */
   static load(file: string, opts: { maxUndo?: number } = {}): DatasetDocument {
     const { data, fp, problems } = readDataset(file);
+    removeStaleTemps(file);
     const doc = new DatasetDocument(file, data, opts);
     doc.fingerprint = fp;
     doc.problems = problems;
@@ -430,6 +431,24 @@ export class DatasetDocument {
 function checkBox(b: CocoBox): void {
   if (!Array.isArray(b) || b.length !== 4 || !b.every((v) => Number.isFinite(v))) throw new DatasetError('usage', 'a box is [x, y, width, height] of finite numbers');
   if (b[2] <= 0 || b[3] <= 0) throw new DatasetError('usage', `a box needs width and height > 0, got [${b.join(', ')}]`);
+}
+
+/**
+ * Deletes temp files left by a save that was killed (`.<name>.<pid>.<hex>.tmp` whose process is gone).
+ * They are never the dataset (the rename did not happen), so removing them loses nothing.
+ */
+function removeStaleTemps(file: string): void {
+  const prefix = `.${basename(file)}.`;
+  let names: string[] = [];
+  try { names = readdirSync(dirname(file)); } catch { return; }
+  for (const n of names) {
+    if (!n.startsWith(prefix) || !n.endsWith('.tmp')) continue;
+    const pid = Number(n.slice(prefix.length).split('.')[0]);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    let alive = true;
+    try { process.kill(pid, 0); } catch (e) { alive = (e as NodeJS.ErrnoException).code === 'EPERM'; }
+    if (!alive) try { unlinkSync(join(dirname(file), n)); } catch { /* raced with someone else */ }
+  }
 }
 
 function readDataset(file: string): { data: DatasetFile; fp: DiskFingerprint; problems: DatasetProblem[] } {

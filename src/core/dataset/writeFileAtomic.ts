@@ -1,4 +1,4 @@
-import { promises as fsp, openSync, writeSync, fsyncSync, closeSync, renameSync, unlinkSync } from 'node:fs';
+import { promises as fsp, openSync, writeSync, fsyncSync, closeSync, renameSync, unlinkSync, mkdirSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -29,6 +29,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array | 
 
 /** Synchronous twin for the CLI (no event loop to keep free there). */
 export function writeFileAtomicSync(file: string, data: string | Uint8Array): void {
+  mkdirSync(dirname(file), { recursive: true });
   const tmp = tempName(file);
   let fd: number | undefined;
   try {

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { DatasetDocument } from '../../../src/core/dataset/DatasetDocument';
 import { DatasetError } from '../../../src/core/dataset/DatasetError';
 import { emptyDataset, serializeDataset } from '../../../src/core/dataset/datasetJson';
+import { findMissingImages } from '../../../src/core/dataset/findMissingImages';
 import type { DatasetFile } from '../../../src/core/dataset/schema';
 import { splitDataset } from '../../../src/core/dataset/splitDataset';
 import { repoRoot, tmpDir } from './datasetFixtures';
@@ -139,6 +140,9 @@ test('external changes are detected (content, not mtime), a save never overwrite
     assert.equal(doc.data.images.length, 4);
     assert.equal(doc.canUndo, false);
     assert.equal(await doc.hasChangedOnDisk(), false);
+    writeFileSync(join(t.dir, 'present.png'), 'x');
+    const withFiles = sample(3); withFiles.images[1]!.file_name = 'present.png';
+    assert.deepEqual(await findMissingImages(withFiles, t.dir), [1, 3]);
     const broken = join(t.dir, 'broken.json');
     writeFileSync(broken, '{\n"pointbox": {"schema_version": 1},\n"images": [\n{"id": 1 "x": 2}\n]}');
     assert.throws(() => DatasetDocument.load(broken), (e: unknown) => e instanceof DatasetError && e.code === 'json-syntax' && e.line === 4);
@@ -172,5 +176,7 @@ const doc = DatasetDocument.load(${JSON.stringify(file)});
       const back = saved(file); // throws if torn
       assert.equal(back.images.length, 20000);
     }
+    DatasetDocument.load(file);
+    assert.deepEqual(readdirSync(t.dir).filter((n) => n.endsWith('.tmp')), [], 'load removes temp files of killed saves');
   } finally { t.cleanup(); }
 });
