@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { DatasetError, type DatasetProblem } from './DatasetError';
 import { parseJsonWithLines, serializeDataset, serializeDatasetChunks } from './datasetJson';
-import { checkDatasetShape, validateDataset } from './validateDataset';
+import { checkDatasetShape, validateDataset, type ValidateOptions } from './validateDataset';
 import { writeFileAtomic, writeFileAtomicSync } from './writeFileAtomic';
 import type { Annotation, Category, CocoBox, DatasetFile, ImageRecord, LabelLevel, Point, PseudoBox, ReviewState, SplitName } from './schema';
 
@@ -252,6 +252,17 @@ export class DatasetDocument {
     this.undoStack.push(s);
     this.emit('redo', s);
     return true;
+  }
+
+  /**
+   * All problems of the current (possibly unsaved) state. Line numbers refer to the file as PointBox would
+   * save it now (one record per line), which is the file on disk when `isDirty` is false.
+   */
+  validate(opts: { checkFiles?: boolean; maxPerCode?: number } = {}): ReturnType<typeof validateDataset> {
+    const o: ValidateOptions = { file: this.file, text: serializeDataset(this.data) };
+    if (opts.checkFiles) o.datasetDir = this.datasetDir;
+    if (opts.maxPerCode !== undefined) o.maxPerCode = opts.maxPerCode;
+    return validateDataset(this.data, o);
   }
 
   // ---- disk ----

@@ -143,6 +143,9 @@ test('external changes are detected (content, not mtime), a save never overwrite
     writeFileSync(join(t.dir, 'present.png'), 'x');
     const withFiles = sample(3); withFiles.images[1]!.file_name = 'present.png';
     assert.deepEqual(await findMissingImages(withFiles, t.dir), [1, 3]);
+    const v = doc.validate({ checkFiles: true });
+    assert.equal(v.errors, 0);
+    assert.ok(v.problems.some((p) => p.code === 'missing-file' && p.line !== undefined && p.file === file));
     const broken = join(t.dir, 'broken.json');
     writeFileSync(broken, '{\n"pointbox": {"schema_version": 1},\n"images": [\n{"id": 1 "x": 2}\n]}');
     assert.throws(() => DatasetDocument.load(broken), (e: unknown) => e instanceof DatasetError && e.code === 'json-syntax' && e.line === 4);
