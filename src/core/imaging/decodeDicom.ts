@@ -19,6 +19,12 @@ export interface DicomDecodeOptions {
   maxSamples?: number;
   /** Skip building the header summary (hot paths that only need pixels). */
   noHeader?: boolean;
+  /**
+   * The caller hands over `bytes` (e.g. a buffer it just read from disk): pixels may then be returned as a
+   * view into it instead of a copy, which makes native decoding nearly free. Its ArrayBuffer is then shared
+   * with the result (and transferred with it).
+   */
+  ownsInput?: boolean;
 }
 
 const hostLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -141,7 +147,7 @@ export async function decodeParsedDicom(parsed: ParsedDicom, platform: ImagingPl
     if (photometricIn !== 'MONOCHROME1' && photometricIn !== 'MONOCHROME2') warnings.push(`PhotometricInterpretation ${photometricIn} with 1 sample: treated as MONOCHROME2`);
     photometric = photometricIn === 'MONOCHROME1' ? 'MONOCHROME1' : 'MONOCHROME2';
     data = storedValues(raw, a.bitsAllocated, a.bitsStored, a.highBit, signed);
-    if (!codecOwned && data.buffer === ds.byteArray.buffer) data = data.slice();
+    if (!codecOwned && !opts.ownsInput && data.buffer === ds.byteArray.buffer) data = data.slice();
   } else {
     if (a.bitsAllocated !== 8) throw new DicomDecodeError('UNSUPPORTED_IMAGE', `colour with BitsAllocated ${a.bitsAllocated}`, file);
     let rgb = raw instanceof Uint8Array ? raw : Uint8Array.from(raw);
@@ -150,7 +156,7 @@ export async function decodeParsedDicom(parsed: ParsedDicom, platform: ImagingPl
     else if (nativeLike && a.planarConfiguration === 1) rgb = planarToInterleaved8(rgb, pixels);
     if (!alreadyRgb && (photometricIn === 'YBR_FULL' || photometricIn === 'YBR_FULL_422')) rgb = ybrFullToRgb(rgb, pixels);
     else if (!alreadyRgb && photometricIn !== 'RGB' && photometricIn !== 'YBR_RCT' && photometricIn !== 'YBR_ICT') warnings.push(`PhotometricInterpretation ${photometricIn}: samples shown as RGB`);
-    if (rgb.buffer === ds.byteArray.buffer) rgb = rgb.slice();
+    if (!opts.ownsInput && rgb.buffer === ds.byteArray.buffer) rgb = rgb.slice();
     data = rgb;
     photometric = 'RGB';
   }

@@ -37,7 +37,7 @@ async function readBytes(source: string | Uint8Array, fileName?: string): Promis
 export async function decodeImageFile(source: string | Uint8Array, opts: DecodeImageOptions = {}): Promise<DecodedImage> {
   const fileName = opts.fileName ?? (typeof source === 'string' ? basename(source) : undefined);
   const bytes = await readBytes(source, fileName);
-  return decodeImage(bytes, nodeImagingPlatform, { ...opts, fileName });
+  return decodeImage(bytes, nodeImagingPlatform, { ...opts, fileName, ownsInput: opts.ownsInput ?? typeof source === 'string' });
 }
 
 /** Header-only DICOM read (no pixel decode). */
@@ -45,3 +45,4 @@ export async function readDicomFileInfo(source: string | Uint8Array, fileName?: 
   const name = fileName ?? (typeof source === 'string' ? basename(source) : undefined);
   return readDicomInfo(await readBytes(source, name), nodeImagingPlatform, name);
 }
+export { DecodePool, type DecodePoolOptions, type DecodeTaskOptions, type DecodeResult } from './DecodePool';
