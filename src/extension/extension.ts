@@ -1,6 +1,8 @@
 /**
  * PointBox extension entry point: wires views, commands, status bar and output channel. Everything that
  * does real work lives in src/core (no 'vscode'); this folder only adapts it to VS Code's API.
+ * Activation stays cheap: datasets load when a view or command first needs them, models are scanned
+ * when the Models view or a model command asks, onnxruntime loads with the first model.
  */
 import * as vscode from 'vscode';
 import { performance } from 'node:perf_hooks';
@@ -8,8 +10,12 @@ import { productInfo } from '../shared/productInfo';
 import { createOutputLog } from './outputLog';
 import { InferenceStatusItem } from './inferenceStatusItem';
 import { OpenDatasetList } from './openDatasetList';
+import { DatasetSessions } from './DatasetSessions';
 import { DatasetsTreeProvider, type DatasetsNode } from './datasetsTreeProvider';
 import { EmptyTreeProvider } from './emptyTreeProvider';
+import { registerDatasetCommands } from './datasetCommands';
+import { ModelRegistry, ModelsTreeProvider } from './modelRegistry';
+import { registerInferenceCommands } from './inferenceCommands';
 
 /** What `pointbox.showInfo` returns (used by users in the palette and by the integration tests). */
 export interface PointBoxInfo {
@@ -20,21 +26,34 @@ export interface PointBoxInfo {
   inferenceStatus: string;
 }
 
+/** Test and scripting surface returned by activate(): read-only views of the state. */
+export interface PointBoxApi {
+  info(): PointBoxInfo;
+  /** The dataset tree's children as the view shows them (labels and descriptions), for tests. */
+  datasetTree(node?: DatasetsNode): Promise<{ node: DatasetsNode; label: string; description: string; contextValue?: string }[]>;
+  pendingCount(datasetUri: string): number | undefined;
+}
+
 const moduleLoadedAt = performance.now();
 
-export function activate(context: vscode.ExtensionContext): { info(): PointBoxInfo } {
+export function activate(context: vscode.ExtensionContext): PointBoxApi {
   const log = createOutputLog();
   const status = new InferenceStatusItem();
-  const openDatasets = new OpenDatasetList(context.workspaceState);
-  const datasetsTree = new DatasetsTreeProvider(openDatasets);
+  const openList = new OpenDatasetList(context.workspaceState);
+  const sessions = new DatasetSessions(openList, log);
+  const datasetsTree = new DatasetsTreeProvider(sessions);
   const datasetsView = vscode.window.createTreeView('pointbox.datasets', { treeDataProvider: datasetsTree, showCollapseAll: true, canSelectMany: true });
+  const models = new ModelRegistry(context.extensionUri, context.workspaceState, log);
+  const modelsTree = new ModelsTreeProvider(models);
   context.subscriptions.push(
-    log, status, openDatasets, datasetsTree, datasetsView,
-    vscode.window.registerTreeDataProvider('pointbox.models', new EmptyTreeProvider()),
+    log, status, openList, sessions, datasetsTree, datasetsView, models, modelsTree,
+    vscode.window.registerTreeDataProvider('pointbox.models', modelsTree),
     vscode.window.registerTreeDataProvider('pointbox.runs', new EmptyTreeProvider()),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('pointbox.inference.device')) status.showConfigured();
+      if (e.affectsConfiguration('pointbox.models.searchPaths')) void models.refresh();
     }),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => void models.refresh()),
   );
 
   let activationMs = 0;
@@ -42,7 +61,7 @@ export function activate(context: vscode.ExtensionContext): { info(): PointBoxIn
     version: productInfo.version,
     activationMs,
     trusted: vscode.workspace.isTrusted,
-    openDatasets: openDatasets.list().map((u) => u.toString()),
+    openDatasets: openList.list().map((u) => u.toString()),
     inferenceStatus: status.text,
   });
 
@@ -55,43 +74,64 @@ export function activate(context: vscode.ExtensionContext): { info(): PointBoxIn
         const msg = e instanceof Error ? e.message : String(e);
         log.error(`${id}: ${e instanceof Error && e.stack ? e.stack : msg}`);
         void vscode.window.showErrorMessage(`PointBox: ${msg}`);
-        return undefined;
+        return { error: msg };
       }
     }));
 
   register('pointbox.openDataset', async (uri?: vscode.Uri) => {
     let target = uri instanceof vscode.Uri ? uri : undefined;
     if (!target) {
-      const picked = await vscode.window.showOpenDialog({
-        canSelectMany: false, openLabel: 'Open Dataset',
-        filters: { 'PointBox dataset': ['json'] },
-      });
+      const picked = await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Open Dataset', filters: { 'PointBox dataset': ['json'] } });
       target = picked?.[0];
     }
     if (!target) return undefined;
     await vscode.workspace.fs.stat(target); // a missing file fails here with a message naming it
-    await openDatasets.add(target);
+    sessions.retry(target);
+    await openList.add(target);
+    const s = sessions.get(target);
+    if (!s) throw new Error(sessions.errorOf(target) ?? `cannot open ${target.fsPath}`);
     log.info(`opened dataset ${target.fsPath}`);
     return target.toString();
   });
   register('pointbox.closeDataset', async (node?: DatasetsNode) => {
     const sel = node ?? datasetsView.selection[0];
-    if (sel) await openDatasets.remove(sel.uri);
+    if (!sel) return;
+    await sessions.get(sel.uri)?.saveNow();
+    await openList.remove(sel.uri);
   });
-  register('pointbox.importDataset', async () => {
-    void vscode.window.showInformationMessage('PointBox: import is available from the CLI (`pointbox import`) in this build.');
+  register('pointbox.refresh', async () => {
+    for (const u of openList.list()) sessions.retry(u);
+    for (const s of sessions.loaded()) { await s.checkExternalChange(); await s.checkMissingFiles(); }
+    datasetsTree.refresh();
+    await models.refresh();
   });
-  register('pointbox.refresh', () => datasetsTree.refresh());
   register('pointbox.showOutput', () => log.show(true));
   register('pointbox.showInfo', () => {
     const i = info();
     log.info(`PointBox ${i.version}: activated in ${i.activationMs.toFixed(1)} ms, workspace trusted: ${i.trusted}`);
     return i;
   });
+  register('pointbox.refreshModels', () => models.refresh());
+
+  registerDatasetCommands({ sessions, tree: datasetsTree, view: datasetsView, log, register, subscriptions: context.subscriptions });
+  context.subscriptions.push(registerInferenceCommands({ context, sessions, view: datasetsView, models, status, log, register }));
 
   activationMs = performance.now() - moduleLoadedAt;
   log.info(`PointBox ${productInfo.version} activated in ${activationMs.toFixed(1)} ms`);
-  return { info };
+  return {
+    info,
+    async datasetTree(node?: DatasetsNode) {
+      const kids = datasetsTree.getChildren(node);
+      return kids.map((k) => {
+        const item = datasetsTree.getTreeItem(k);
+        return { node: k, label: String(item.label), description: String(item.description ?? ''), contextValue: item.contextValue };
+      });
+    },
+    pendingCount(uri: string) {
+      const s = sessions.get(vscode.Uri.parse(uri));
+      return s?.doc.data.pseudo_boxes.filter((p) => p.review === 'pending').length;
+    },
+  };
 }
 
 export function deactivate(): void {}

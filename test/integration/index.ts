@@ -23,6 +23,7 @@ export function runSuite(opts: { grep?: string } = {}): Promise<SuiteReport> {
   /* eslint-disable @typescript-eslint/no-require-imports -- must run after 'pre-require', so not a hoisted import */
   require('./suite/activation.test');
   require('./suite/views.test');
+  require('./suite/datasets.test');
   /* eslint-enable @typescript-eslint/no-require-imports */
   const report: SuiteReport = { passed: 0, failed: 0, tests: [], metrics };
   return new Promise((resolve) => {

@@ -1,0 +1,197 @@
+/**
+ * Point->box commands: Generate Pseudo-Boxes (dataset, split, group, bucket or selected images; progress
+ * with count, rate, ETA and Cancel), Evaluate Point->Box (model and prior side by side, webview table +
+ * JSON), Select Model, Select Inference Device. Decoding runs in worker threads, inference in onnxruntime's
+ * own threads, so the extension host only assembles batches.
+ */
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { PointBoxModel } from '../core/inference/PointBoxModel';
+import { PriorBoxPredictor } from '../core/inference/PriorBoxPredictor';
+import { applyPseudoBoxes, collectJobs, runPointToBox, type Predictor } from '../core/inference/pseudoLabelPipeline';
+import { evaluatePointToBox } from '../core/inference/evaluatePointToBox';
+import { DEVICE_PREFERENCES, type DevicePreference } from '../core/inference/executionProviders';
+import { WorkerPool, resolveWorkerScript } from '../core/workers/WorkerPool';
+import type { PrepareReply, PrepareRequest } from '../core/inference/modelInputMessages';
+import { writeFileAtomic } from '../core/dataset/writeFileAtomic';
+import type { EvaluationReport, EvaluationRow } from '../shared/protocol';
+import type { DatasetSessions } from './DatasetSessions';
+import type { DatasetSession } from './DatasetSession';
+import type { DatasetsNode } from './datasetsTreeProvider';
+import type { ModelRegistry } from './modelRegistry';
+import type { InferenceStatusItem } from './inferenceStatusItem';
+import { showEvaluationPanel } from './evaluationPanel';
+
+export interface InferenceDeps {
+  context: vscode.ExtensionContext;
+  sessions: DatasetSessions;
+  view: vscode.TreeView<DatasetsNode>;
+  models: ModelRegistry;
+  status: InferenceStatusItem;
+  log: vscode.LogOutputChannel;
+  register: (id: string, fn: (...args: any[]) => unknown) => void;
+}
+
+function config() {
+  const c = vscode.workspace.getConfiguration('pointbox');
+  return {
+    device: c.get<DevicePreference>('inference.device', 'auto'),
+    threads: c.get<number>('inference.threads', 0),
+    batch: c.get<number>('inference.batchSize', 4),
+    classMap: c.get<Record<string, string>>('inference.classMap', {}),
+  };
+}
+
+/** Images under the given tree nodes (dataset, split, group, bucket or image nodes). */
+export function imagesUnder(s: DatasetSession, nodeIds: (string | undefined)[]): { imageIds?: number[]; split?: string; label: string } {
+  const root = s.tree.getChildren()[0]!.id;
+  if (nodeIds.length === 0 || nodeIds.some((id) => id === undefined || id === root)) return { label: s.name };
+  const ids = new Set<number>();
+  const walk = (id: string) => {
+    const n = s.tree.getNode(id);
+    if (n?.imageId !== undefined) { ids.add(n.imageId); return; }
+    for (const c of s.tree.getChildren(id)) walk(c.id);
+  };
+  for (const id of nodeIds) walk(id!);
+  const first = s.tree.getNode(nodeIds[0]!);
+  return { imageIds: [...ids], label: nodeIds.length === 1 && first ? `${s.name} › ${first.label}` : `${ids.size} images of ${s.name}` };
+}
+
+export function registerInferenceCommands(d: InferenceDeps): vscode.Disposable {
+  const { context, sessions, view, models, status, log, register } = d;
+  let loaded: { key: string; model: PointBoxModel } | undefined;
+  let pool: WorkerPool<PrepareRequest, PrepareReply> | undefined;
+  const getPool = () => (pool ??= new WorkerPool<PrepareRequest, PrepareReply>(resolveWorkerScript('preprocess', path.join(__dirname, 'preprocess.worker.ts'))));
+
+  async function loadModel(file: string): Promise<PointBoxModel> {
+    const c = config();
+    const key = `${file}|${c.device}|${c.threads}`;
+    if (loaded?.key === key) return loaded.model;
+    if (loaded) { await loaded.model.dispose(); loaded = undefined; }
+    const model = await PointBoxModel.load(file, {
+      device: c.device, threads: c.threads || undefined,
+      onProviderAttempt: (ep, err) => (err ? log.info(`execution provider ${ep}: not available: ${err}`) : log.info(`execution provider ${ep}: loaded ${path.basename(file)}`)),
+    });
+    const skipped = model.skipped.map((s) => `${s.ep}: ${s.reason}`).join('\n');
+    status.set(model.executionProvider, `PointBox inference on ${model.executionProvider} (setting: ${c.device})${skipped ? `\nSkipped:\n${skipped}` : ''}`);
+    log.info(`model ${path.basename(file)}: ${model.info.classes.length} classes, input ${model.info.inputSize}, sha256 ${model.info.sha256.slice(0, 12)}…, running on ${model.executionProvider}`);
+    loaded = { key, model };
+    return model;
+  }
+
+  async function resolvePredictor(modelArg: string | undefined, s: DatasetSession): Promise<Predictor> {
+    if (modelArg === 'prior') return PriorBoxPredictor.fromDataset(s.doc.data);
+    const file = modelArg ?? (await models.ready(), models.selected()?.uri.fsPath);
+    if (!file) throw new Error('no point->box model found: put a PointBox .onnx model in the workspace or use "PointBox: Select Model"');
+    return loadModel(file);
+  }
+
+  const sessionOf = (n?: DatasetsNode) => {
+    const t = n ?? view.selection[0] ?? (sessions.uris()[0] ? { uri: sessions.uris()[0]! } : undefined);
+    const s = t && sessions.get(t.uri);
+    if (!s) throw new Error('open a dataset first (PointBox: Open Dataset…)');
+    return s;
+  };
+
+  register('pointbox.generatePseudoBoxes', async (node?: DatasetsNode, selected?: DatasetsNode[], opts?: { model?: string }) => {
+    const nodes = selected?.length ? selected : node ? [node] : view.selection.length ? [...view.selection] : [];
+    const s = sessionOf(nodes[0]);
+    const scope = imagesUnder(s, nodes.filter((n) => n.uri.toString() === s.uri.toString()).map((n) => n.nodeId));
+    const jobs = collectJobs(s.doc.data, { imageIds: scope.imageIds });
+    if (jobs.length === 0) {
+      void vscode.window.showInformationMessage(`PointBox: no points to turn into boxes in ${scope.label} (only point-only images without accepted pseudo-boxes are pseudo-labeled).`);
+      return { images: 0, boxes: 0 };
+    }
+    const predictor = await resolvePredictor(opts?.model, s);
+    const c = config();
+    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `PointBox: pseudo-boxes for ${scope.label}`, cancellable: true }, async (progress, token) => {
+      const ac = new AbortController();
+      token.onCancellationRequested(() => ac.abort());
+      let last = 0;
+      return runPointToBox(s.dir, s.doc.data.categories, jobs, predictor, {
+        batchSize: c.batch, classMap: c.classMap, signal: ac.signal, pool: predictor instanceof PointBoxModel ? getPool() : undefined,
+        onProgress: (p) => {
+          const pctNow = (100 * p.done) / Math.max(1, p.total);
+          const eta = Number.isFinite(p.etaSeconds) ? `${Math.floor(p.etaSeconds / 60)}:${String(Math.round(p.etaSeconds % 60)).padStart(2, '0')}` : '–';
+          progress.report({ increment: pctNow - last, message: `${p.done}/${p.total} images · ${p.imagesPerSecond.toFixed(1)} img/s · ETA ${eta}${p.failed ? ` · ${p.failed} failed` : ''}` });
+          last = pctNow;
+        },
+      });
+    });
+    for (const f of result.failed) log.warn(`pseudo-boxes: skipped ${f.file}: ${f.error}`);
+    for (const k of result.skippedClasses) log.warn(`pseudo-boxes: skipped ${k.points} point(s) of class '${k.name}': the model does not know it (set pointbox.inference.classMap)`);
+    const modelId = predictor instanceof PointBoxModel ? path.basename(predictor.info.file) : 'prior';
+    const applied = applyPseudoBoxes(s.doc, result, { modelId, sha256: predictor instanceof PointBoxModel ? predictor.info.sha256 : undefined, executionProvider: result.executionProvider });
+    await s.saveNow();
+    const total = result.stageMs.read + result.stageMs.decode + result.stageMs.prepare + result.stageMs.infer + result.stageMs.post || 1;
+    log.info(`pseudo-boxes (${modelId} on ${result.executionProvider}): ${result.completedImageIds.length} images, ${applied.added} boxes (${applied.replaced} pending replaced) in ${result.seconds.toFixed(1)} s, ` +
+      `${result.imagesPerSecond.toFixed(1)} img/s; stage shares: ${Object.entries(result.stageMs).map(([k, v]) => `${k} ${((100 * v) / total).toFixed(0)}%`).join(', ')}`);
+    const msg = `${result.cancelled ? 'Cancelled: kept' : 'Added'} ${applied.added} pending pseudo-boxes on ${result.completedImageIds.length} images` +
+      `${result.failed.length ? `; ${result.failed.length} images failed` : ''}${result.skippedClasses.length ? `; classes skipped: ${result.skippedClasses.map((k) => k.name).join(', ')}` : ''}.`;
+    void vscode.window.showInformationMessage(`PointBox: ${msg}`, 'Undo').then((c2) => { if (c2 === 'Undo') s.doc.undo(); });
+    return { images: result.completedImageIds.length, boxes: applied.added, replaced: applied.replaced, failed: result.failed.length, cancelled: result.cancelled, device: result.executionProvider };
+  });
+
+  register('pointbox.evaluatePointToBox', async (node?: DatasetsNode, _sel?: DatasetsNode[], opts?: { model?: string; split?: string; show?: boolean }) => {
+    const s = sessionOf(node);
+    const c = config();
+    const predictors: Predictor[] = [];
+    const modelFile = opts?.model ?? (await models.ready(), models.selected()?.uri.fsPath);
+    if (modelFile && modelFile !== 'prior') predictors.push(await loadModel(modelFile));
+    predictors.push(PriorBoxPredictor.fromDataset(s.doc.data));
+    const rows: EvaluationRow[] = [];
+    const warnings: string[] = [];
+    let split: string | null = null;
+    let seed = 0;
+    let pointSource = '';
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `PointBox: evaluating point→box on ${s.name}`, cancellable: true }, async (_p, token) => {
+      const ac = new AbortController();
+      token.onCancellationRequested(() => ac.abort());
+      for (const pr of predictors) {
+        const r = await evaluatePointToBox(s.doc.data, s.dir, pr, { split: opts?.split, batchSize: c.batch, classMap: c.classMap, signal: ac.signal, pool: pr instanceof PointBoxModel ? getPool() : undefined });
+        rows.push({ model: r.model === 'prior' ? 'prior box (baseline)' : path.basename(r.model), device: r.device, ap50: r.ap50, ap75: r.ap75, map: r.map, meanBestIou: r.meanBestIou, points: r.points, images: r.images, seconds: r.seconds, perClass: r.perClass });
+        split = r.split; seed = r.seed; pointSource = r.pointSource;
+        for (const f of r.failedImages) warnings.push(`${path.basename(r.model)}: skipped ${f.file}: ${f.error}`);
+        for (const k of r.skippedClasses) warnings.push(`${path.basename(r.model)}: class '${k.name}' unknown to the model (${k.points} boxes not scored)`);
+      }
+    });
+    const report: EvaluationReport = { dataset: s.name, split, seed, pointSource, rows, warnings };
+    const outDir = path.join(s.dir, 'pointbox-eval');
+    await mkdir(outDir, { recursive: true });
+    report.savedTo = path.join(outDir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    await writeFileAtomic(report.savedTo, JSON.stringify(report, null, 2) + '\n');
+    log.info(`evaluation of ${s.name}: ${rows.map((r) => `${r.model} AP50 ${(100 * r.ap50).toFixed(1)} mAP ${(100 * r.map).toFixed(1)}`).join('; ')} -> ${report.savedTo}`);
+    if (opts?.show !== false) {
+      const { rendered } = showEvaluationPanel(context.extensionUri, report);
+      const n = await Promise.race([rendered, new Promise<number>((r) => setTimeout(() => r(-1), 15_000))]);
+      return { ...report, renderedRows: n };
+    }
+    return report;
+  });
+
+  register('pointbox.selectModel', async (uriArg?: vscode.Uri | { uri: vscode.Uri }) => {
+    const list = await models.ready();
+    let uri = uriArg instanceof vscode.Uri ? uriArg : uriArg?.uri;
+    if (!uri) {
+      const pick = await vscode.window.showQuickPick(list.map((e) => ({ label: e.name, description: e.problem ? 'not a PointBox model' : `${e.source} · ${e.classes?.join(', ')}`, detail: e.uri.fsPath, e })), { title: 'Point→box model' });
+      if (!pick) return undefined;
+      uri = pick.e.uri;
+    }
+    await models.select(uri);
+    if (loaded) { await loaded.model.dispose(); loaded = undefined; }
+    log.info(`selected model ${uri.fsPath}`);
+    return uri.toString();
+  });
+
+  register('pointbox.selectDevice', async (device?: DevicePreference) => {
+    const pick = device ?? (await vscode.window.showQuickPick(DEVICE_PREFERENCES.map((p) => ({ label: p, description: p === 'auto' ? 'GPU when available, else CPU' : '' })), { title: 'Inference device (execution provider)' }))?.label as DevicePreference | undefined;
+    if (!pick) return undefined;
+    await vscode.workspace.getConfiguration('pointbox').update('inference.device', pick, vscode.ConfigurationTarget.Workspace);
+    if (loaded) { await loaded.model.dispose(); loaded = undefined; }
+    status.showConfigured();
+    return pick;
+  });
+
+  return { dispose: () => { void loaded?.model.dispose(); void pool?.close(); } };
+}

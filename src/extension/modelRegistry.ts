@@ -1,0 +1,156 @@
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { readOnnxMetadata } from '../core/inference/readOnnxMetadata';
+
+export type ModelSource = 'shipped' | 'workspace' | 'run';
+
+export interface ModelEntry {
+  uri: vscode.Uri;
+  source: ModelSource;
+  name: string;
+  sha256?: string;
+  classes?: string[];
+  inputSize?: number;
+  bytes?: number;
+  /** Why it does not look like a PointBox model (checked fully when loaded). */
+  problem?: string;
+}
+
+const SELECTED = 'pointbox.selectedModel';
+
+/**
+ * Models the Models view lists and "Select Model" offers: those shipped in the extension's models/, ONNX
+ * files in the workspace (including training runs' model.onnx) and in pointbox.models.searchPaths.
+ * Listing reads only each file's top-level metadata; the full contract check happens on load.
+ */
+export class ModelRegistry implements vscode.Disposable {
+  private entries: ModelEntry[] = [];
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  private readonly watcher: vscode.FileSystemWatcher;
+  private scanning: Promise<void> | undefined;
+
+  constructor(private readonly extensionUri: vscode.Uri, private readonly state: vscode.Memento, private readonly log: vscode.LogOutputChannel) {
+    this.watcher = vscode.workspace.createFileSystemWatcher('**/*.onnx');
+    const rescan = () => void this.refresh();
+    this.watcher.onDidCreate(rescan); this.watcher.onDidDelete(rescan); this.watcher.onDidChange(rescan);
+  }
+
+  list(): ModelEntry[] {
+    return this.entries;
+  }
+
+  async ready(): Promise<ModelEntry[]> {
+    if (!this.scanning) this.scanning = this.scan();
+    await this.scanning;
+    return this.entries;
+  }
+
+  refresh(): Promise<void> {
+    this.scanning = this.scan();
+    return this.scanning;
+  }
+
+  private async describe(uri: vscode.Uri, source: ModelSource): Promise<ModelEntry> {
+    const e: ModelEntry = { uri, source, name: source === 'run' ? `${path.basename(path.dirname(uri.fsPath))}/${path.basename(uri.fsPath)}` : path.basename(uri.fsPath) };
+    try {
+      const bytes = await readFile(uri.fsPath);
+      e.bytes = bytes.length;
+      e.sha256 = createHash('sha256').update(bytes).digest('hex');
+      const facts = readOnnxMetadata(bytes, uri.fsPath);
+      const classes = JSON.parse(facts.metadata['pointbox.classes'] ?? 'null');
+      if (Array.isArray(classes)) e.classes = classes.map(String);
+      const size = Number(facts.metadata['pointbox.input_size']);
+      if (Number.isFinite(size)) e.inputSize = size;
+      if (!e.classes || !e.inputSize) e.problem = 'no PointBox metadata (classes, input size): not made by the PointBox trainer?';
+    } catch (err) {
+      e.problem = err instanceof Error ? err.message : String(err);
+    }
+    return e;
+  }
+
+  private async scan(): Promise<void> {
+    const found: ModelEntry[] = [];
+    const shipped = vscode.Uri.joinPath(this.extensionUri, 'models');
+    try {
+      for (const [name, type] of await vscode.workspace.fs.readDirectory(shipped)) {
+        if (type === vscode.FileType.File && name.endsWith('.onnx')) found.push(await this.describe(vscode.Uri.joinPath(shipped, name), 'shipped'));
+      }
+    } catch { /* no models folder */ }
+    {
+      const files = await vscode.workspace.findFiles('**/*.onnx', '{**/node_modules/**,**/.git/**}', 500);
+      const extra = vscode.workspace.getConfiguration('pointbox').get<string[]>('models.searchPaths', []);
+      for (const folder of vscode.workspace.workspaceFolders ?? []) {
+        for (const rel of extra) {
+          files.push(...await vscode.workspace.findFiles(new vscode.RelativePattern(vscode.Uri.joinPath(folder.uri, rel), '**/*.onnx'), undefined, 200));
+        }
+      }
+      const seen = new Set(found.map((f) => f.uri.fsPath));
+      for (const f of files) {
+        if (seen.has(f.fsPath)) continue;
+        seen.add(f.fsPath);
+        const isRun = path.basename(f.fsPath) === 'model.onnx' && /(^|[\\/])runs?[\\/]/.test(f.fsPath);
+        found.push(await this.describe(f, isRun ? 'run' : 'workspace'));
+      }
+    }
+    this.entries = found;
+    this.log.info(`models: ${found.length} found (${found.filter((f) => !f.problem).length} usable)`);
+    this.changed.fire();
+  }
+
+  selected(): ModelEntry | undefined {
+    const s = this.state.get<string>(SELECTED);
+    const usable = this.entries.filter((e) => !e.problem);
+    return usable.find((e) => e.uri.toString() === s) ?? usable.find((e) => e.source === 'shipped') ?? usable[0];
+  }
+
+  async select(uri: vscode.Uri): Promise<void> {
+    await this.state.update(SELECTED, uri.toString());
+    this.changed.fire();
+  }
+
+  dispose(): void {
+    this.watcher.dispose();
+    this.changed.dispose();
+  }
+}
+
+/** The Models view: one item per model with classes, input size, source and sha256. */
+export class ModelsTreeProvider implements vscode.TreeDataProvider<ModelEntry>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly sub: vscode.Disposable;
+
+  constructor(private readonly registry: ModelRegistry) {
+    this.sub = registry.onDidChange(() => this.changed.fire());
+  }
+
+  getTreeItem(e: ModelEntry): vscode.TreeItem {
+    const item = new vscode.TreeItem(e.name, vscode.TreeItemCollapsibleState.None);
+    const selected = this.registry.selected()?.uri.toString() === e.uri.toString();
+    item.id = e.uri.toString();
+    item.description = e.problem ? 'not a PointBox model' : `${selected ? '● ' : ''}${e.source} · ${e.classes?.length ?? 0} classes · ${e.inputSize}px`;
+    const md = new vscode.MarkdownString(`**${e.name}** (${e.source})\n\n`);
+    if (e.problem) md.appendMarkdown(`⚠ ${e.problem}\n\n`);
+    if (e.classes) md.appendMarkdown(`Classes: ${e.classes.join(', ')}\n\nInput: ${e.inputSize} × ${e.inputSize}\n\n`);
+    if (e.sha256) md.appendMarkdown(`sha256: \`${e.sha256}\`\n\n`);
+    md.appendMarkdown(`${e.uri.fsPath}${e.bytes ? ` (${(e.bytes / 1e6).toFixed(2)} MB)` : ''}`);
+    item.tooltip = md;
+    item.iconPath = new vscode.ThemeIcon(e.problem ? 'warning' : selected ? 'pass-filled' : 'circuit-board');
+    item.contextValue = e.problem ? 'model-invalid' : 'model';
+    item.resourceUri = e.uri;
+    return item;
+  }
+
+  async getChildren(e?: ModelEntry): Promise<ModelEntry[]> {
+    if (e) return [];
+    return this.registry.ready();
+  }
+
+  dispose(): void {
+    this.sub.dispose();
+    this.changed.dispose();
+  }
+}

@@ -1,0 +1,30 @@
+import * as vscode from 'vscode';
+import { randomBytes } from 'node:crypto';
+
+/**
+ * HTML shell for PointBox webviews with a strict Content Security Policy: no network, scripts only from
+ * the extension's dist/webview with a per-load nonce, WebAssembly allowed through 'wasm-unsafe-eval'
+ * (never 'unsafe-eval'), images only from the webview's own resources and blob:/data: URLs.
+ */
+export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, bundle: string, title: string): string {
+  const nonce = randomBytes(16).toString('base64');
+  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', `${bundle}.js`));
+  const csp = [
+    "default-src 'none'",
+    `script-src 'nonce-${nonce}' 'wasm-unsafe-eval'`,
+    `style-src ${webview.cspSource} 'unsafe-inline'`,
+    `img-src ${webview.cspSource} blob: data:`,
+    `font-src ${webview.cspSource}`,
+    `worker-src ${webview.cspSource} blob:`,
+    `connect-src ${webview.cspSource}`,
+  ].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>${title.replace(/[<>&"]/g, '')}</title>
+<style>body{font-family:var(--vscode-font-family);color:var(--vscode-foreground);padding:0 16px} .warning{color:var(--vscode-editorWarning-foreground)} vscode-table{margin-bottom:16px}</style>
+</head><body><div id="root">Loading…</div>
+<script type="module" nonce="${nonce}" src="${script}"></script>
+</body></html>`;
+}

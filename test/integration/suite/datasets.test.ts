@@ -1,0 +1,150 @@
+/// <reference types="mocha" />
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
+
+// The suite bundle lives in out/test/integration; the repo root is three levels up.
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
+const cli = path.join(repoRoot, 'dist', 'cli.js');
+
+async function api(): Promise<any> {
+  return vscode.extensions.getExtension('pointbox.pointbox')!.activate();
+}
+
+function phantomDataset(images: number, seed: number): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pointbox-it-ds-'));
+  execFileSync(process.execPath, [cli, 'phantom', '--out', dir, '--images', String(images), '--seed', String(seed), '--size', '256', '--format', 'png', '--box-ratio', '0.25'], { stdio: 'ignore' });
+  return path.join(dir, 'dataset.pointbox.json');
+}
+
+async function waitFor<T>(fn: () => T | Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  let v = await fn();
+  while (!ok(v) && Date.now() < end) { await new Promise((r) => setTimeout(r, 100)); v = await fn(); }
+  return v;
+}
+
+describe('Datasets view on a real dataset', function () {
+  this.timeout(120_000);
+  let file: string;
+  let uri: vscode.Uri;
+
+  before(async () => {
+    file = phantomDataset(24, 5);
+    uri = vscode.Uri.file(file);
+    await api();
+    await vscode.commands.executeCommand('pointbox.openDataset', uri);
+  });
+
+  it('shows dataset -> splits -> groups -> images with counts', async () => {
+    const a = await api();
+    const roots = await a.datasetTree();
+    const root = roots.find((r: any) => r.node.uri.toString() === uri.toString());
+    assert.ok(root, 'the opened dataset is a root of the view');
+    assert.match(root.description, /24 images/);
+    const splits = await a.datasetTree(root.node);
+    assert.deepEqual(splits.map((s: any) => s.label).filter((l: string) => ['train', 'val', 'test'].includes(l)).sort(), ['test', 'train', 'val'].filter((l) => splits.some((s: any) => s.label === l)).sort());
+    const train = splits.find((s: any) => s.label === 'train');
+    const groups = await a.datasetTree(train.node);
+    assert.ok(groups.some((g: any) => g.label === 'Boxes'), JSON.stringify(groups.map((g: any) => g.label)));
+    assert.ok(groups.some((g: any) => g.label === 'Points only'));
+    const points = groups.find((g: any) => g.label === 'Points only');
+    const imgs = await a.datasetTree(points.node);
+    assert.ok(imgs.length > 0 && imgs.every((i: any) => i.contextValue === 'image'));
+    assert.match(points.description, new RegExp(`^${imgs.length}\\b`));
+  });
+
+  it('filters by class and searches by file name', async () => {
+    const a = await api();
+    const data = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const cls = data.categories[0].name;
+    const withCls = new Set(data.annotations.filter((x: any) => x.category_id === data.categories[0].id).map((x: any) => x.image_id));
+    await vscode.commands.executeCommand('pointbox.filterByClass', { uri }, [cls]);
+    const [root] = (await a.datasetTree()).filter((r: any) => r.node.uri.toString() === uri.toString());
+    assert.match(root.description, new RegExp(`^${withCls.size} `), `filter ${cls}: ${root.description}`);
+    await vscode.commands.executeCommand('pointbox.clearFilter');
+    const name = data.images[3].file_name.split('/').pop();
+    await vscode.commands.executeCommand('pointbox.searchImages', { uri }, name.slice(0, -4));
+    const [r2] = (await a.datasetTree()).filter((r: any) => r.node.uri.toString() === uri.toString());
+    assert.match(r2.description, /^1 /, r2.description);
+    await vscode.commands.executeCommand('pointbox.clearFilter');
+  });
+
+  it('generates pending pseudo-boxes with the prior baseline: the pending group appears, undo removes it', async () => {
+    const a = await api();
+    assert.equal(a.pendingCount(uri.toString()), 0);
+    const r: any = await vscode.commands.executeCommand('pointbox.generatePseudoBoxes', { uri }, undefined, { model: 'prior' });
+    assert.ok(r.boxes > 0, JSON.stringify(r));
+    assert.equal(a.pendingCount(uri.toString()), r.boxes);
+    // Saved to disk (atomic write) with provenance.
+    const onDisk = await waitFor(() => JSON.parse(fs.readFileSync(file, 'utf8')), (d: any) => d.pseudo_boxes.length === r.boxes);
+    assert.equal(onDisk.pseudo_boxes[0].provenance.model_id, 'prior');
+    const splits = await a.datasetTree((await a.datasetTree()).find((x: any) => x.node.uri.toString() === uri.toString()).node);
+    const train = splits.find((s: any) => s.label === 'train');
+    const groups = await a.datasetTree(train.node);
+    assert.ok(groups.some((g: any) => g.label === 'Pseudo-boxes: pending'), JSON.stringify(groups.map((g: any) => g.label)));
+    assert.equal(await vscode.commands.executeCommand('pointbox.undo', { uri }), true);
+    assert.equal(a.pendingCount(uri.toString()), 0);
+    assert.equal(await vscode.commands.executeCommand('pointbox.redo', { uri }), true);
+    assert.equal(a.pendingCount(uri.toString()), r.boxes);
+    const accepted = await vscode.commands.executeCommand('pointbox.acceptPseudoBoxes', { uri });
+    assert.equal(accepted, r.boxes);
+    assert.equal(a.pendingCount(uri.toString()), 0);
+  });
+
+  it('reloads when the file is changed on disk by another program', async () => {
+    const a = await api();
+    // Let the auto-save of the previous edits land first: with unsaved edits PointBox asks (modal) instead.
+    await waitFor(() => JSON.parse(fs.readFileSync(file, 'utf8')), (d: any) => d.pseudo_boxes.length > 0 && d.pseudo_boxes.every((p: any) => p.review === 'accepted'));
+    const data = JSON.parse(fs.readFileSync(file, 'utf8'));
+    data.info.name = 'renamed-by-git';
+    fs.writeFileSync(file + '.tmp', JSON.stringify(data));
+    fs.renameSync(file + '.tmp', file);
+    const roots = await waitFor(() => a.datasetTree(), (rs: any[]) => rs.some((r) => r.label === 'renamed-by-git'), 15_000);
+    assert.ok(roots.some((r: any) => r.label === 'renamed-by-git'));
+  });
+});
+
+describe('Point->box model in the real extension host', function () {
+  this.timeout(180_000);
+  const haveTorch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+
+  it('runs an ONNX model on onnxruntime-node, writes pending boxes, shows the evaluation table', async function () {
+    if (!haveTorch) { console.log('skipped: python3-torch missing (needed to build the test ONNX model)'); this.skip(); }
+    const fx = fs.mkdtempSync(path.join(os.tmpdir(), 'pointbox-it-onnx-'));
+    execFileSync('/usr/bin/python3', [path.join(repoRoot, 'test', 'fixtures', 'onnx', 'makeOnnxFixtures.py'), fx], { stdio: 'ignore' });
+    const file = phantomDataset(16, 9);
+    const uri = vscode.Uri.file(file);
+    await vscode.commands.executeCommand('pointbox.openDataset', uri);
+    const a = await api();
+    const r: any = await vscode.commands.executeCommand('pointbox.generatePseudoBoxes', { uri }, undefined, { model: path.join(fx, 'good.onnx') });
+    // The fixture model knows Nodule, Mass, Effusion (matched case-insensitively); other classes are skipped.
+    assert.equal(r.device, 'cpu');
+    assert.equal(a.pendingCount(uri.toString()), r.boxes);
+    const info: any = await vscode.commands.executeCommand('pointbox.showInfo');
+    assert.match(info.inferenceStatus, /cpu/);
+    // The user's class map sends the phantom's other findings to the fixture model's three classes.
+    const map = { Atelectasis: 'Effusion', Cardiomegaly: 'Mass', Infiltrate: 'Effusion', Pneumonia: 'Effusion', Pneumothorax: 'Effusion' };
+    await vscode.workspace.getConfiguration('pointbox').update('inference.classMap', map, vscode.ConfigurationTarget.Global);
+    const ev: any = await vscode.commands.executeCommand('pointbox.evaluatePointToBox', { uri }, undefined, { model: path.join(fx, 'good.onnx') });
+    await vscode.workspace.getConfiguration('pointbox').update('inference.classMap', undefined, vscode.ConfigurationTarget.Global);
+    assert.ok(ev.rows, JSON.stringify(ev));
+    assert.equal(ev.rows.length, 2);
+    assert.equal(ev.rows[1].model, 'prior box (baseline)');
+    assert.equal(ev.renderedRows, 2, 'the webview rendered both rows');
+    assert.ok(fs.existsSync(ev.savedTo));
+  });
+
+  it('reports a broken model by name instead of failing silently', async function () {
+    if (!haveTorch) this.skip();
+    const fx = fs.mkdtempSync(path.join(os.tmpdir(), 'pointbox-it-onnx-'));
+    execFileSync('/usr/bin/python3', [path.join(repoRoot, 'test', 'fixtures', 'onnx', 'makeOnnxFixtures.py'), fx], { stdio: 'ignore' });
+    const file = phantomDataset(8, 11);
+    await vscode.commands.executeCommand('pointbox.openDataset', vscode.Uri.file(file));
+    const r: any = await vscode.commands.executeCommand('pointbox.generatePseudoBoxes', { uri: vscode.Uri.file(file) }, undefined, { model: path.join(fx, 'wrong-input-name.onnx') });
+    assert.match(r.error, /wrong-input-name\.onnx does not fit the PointBox model contract/);
+  });
+});
