@@ -1,4 +1,5 @@
 import { deflateRawSync } from 'node:zlib';
+import { endianness } from 'node:os';
 
 /**
  * A small DICOM Part-10 writer: 128-byte preamble, "DICM", the file meta group (0002) in explicit VR
@@ -76,9 +77,12 @@ function valueBytes(vr: string, value: DicomValue): Uint8Array {
   }
 }
 
+const LITTLE_ENDIAN_HOST = endianness() === 'LE';
+
 function littleEndianBytes(a: Uint16Array): Uint8Array {
+  if (LITTLE_ENDIAN_HOST) return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   const out = new Uint8Array(a.length * 2);
-  // Typed arrays use the platform's byte order; write explicitly so big-endian hosts stay correct.
+  // Typed arrays use the platform's byte order: copy as-is on little-endian hosts, swap on big-endian ones.
   for (let i = 0, o = 0; i < a.length; i++, o += 2) { const v = a[i]!; out[o] = v & 0xff; out[o + 1] = v >>> 8; }
   return out;
 }

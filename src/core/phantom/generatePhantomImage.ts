@@ -78,9 +78,9 @@ export function generatePhantomImage(seed: number, index: number, opts: PhantomI
   const an = new PhantomAnatomy(p);
   const rng = new PhantomRng(seed, index, 2);
   const N = S * S;
-  const D = new Float32Array(N);
-  const air = new Float32Array(N);
-  const V = new Float32Array(N);
+  // D and air are fully overwritten by composeSoftTissue; V accumulates, so it starts at zero.
+  const { D, air, V, tmp } = scratch(S);
+  V.fill(0);
 
   drawVessels(V, S, an, rng);
   const ptx = geom.lesions.find((l) => l.className === 'Pneumothorax');
@@ -94,7 +94,7 @@ export function generatePhantomImage(seed: number, index: number, opts: PhantomI
   composeSoftTissue(D, air, V, S, an, rng, cardio, ptxMask);
   drawBones(D, air, S, an, rng);
   for (const l of geom.lesions) renderLesion(D, air, S, l, ptxMask);
-  blur5(D, S);
+  blur5(D, S, tmp);
 
   const photometric: Photometric = opts.monochrome === 'mixed' ? (rng.chance(0.25) ? 'MONOCHROME1' : 'MONOCHROME2') : (opts.monochrome ?? 'MONOCHROME2');
   const pixels = new Uint16Array(N);
@@ -135,6 +135,19 @@ function heartProfile(t: number, tPeak: number): number {
   if (t < tPeak) return Math.pow(Math.sin((Math.PI / 2) * (t / tPeak)), 0.32);
   const q = (t - tPeak) / (1 - tPeak);
   return 1 - 0.15 * q * q;
+}
+
+/**
+ * Per-thread float buffers, reused between images of the same size: a 1024 phantom needs 16 MB of
+ * scratch, and allocating it per image made the garbage collector a visible share of the time.
+ */
+let scratchCache: { S: number; D: Float32Array; air: Float32Array; V: Float32Array; tmp: Float32Array } | undefined;
+function scratch(S: number) {
+  if (scratchCache?.S !== S) {
+    const N = S * S;
+    scratchCache = { S, D: new Float32Array(N), air: new Float32Array(N), V: new Float32Array(N), tmp: new Float32Array(N) };
+  }
+  return scratchCache;
 }
 
 function percentile(hist: Uint32Array, rank: number): number {
@@ -208,62 +221,69 @@ function composeSoftTissue(D: Float32Array, air: Float32Array, V: Float32Array, 
   const spine = cx + p.spineOffset;
   const carina = p.apexY + 0.17;
   const dScale = S / 0.6;
+  const { body, lat0, lat1, med0, med1, top0, top1, bot0, bot1 } = T;
+  // Soft-tissue thickness profile of an elliptical-ish chest cross-section, tabulated (no pow per pixel).
+  const bodyProf = new Float32Array(1025);
+  for (let k = 0; k <= 1024; k++) { const q = k / 1024; bodyProf[k] = 0.26 + 0.62 * Math.pow(1 - q * q, 0.6); }
+  const gby0 = (gby * S - gbry) | 0, gby1 = Math.ceil(gby * S + gbry);
+  const apexLo = p.apexY - 0.06, trachTop = p.apexY - 0.12;
+  const brAmp = p.breast, brX = 0.27 * p.size, brY = p.domeY[0] - 0.02, brInv = 1 / (0.2 * p.size), brInvY = 1 / 0.2;
   for (let y = 0; y < S; y++) {
     const fy = (y + 0.5) / S - 0.5;
     const u0 = 0.5 + s * fy, v0 = 0.5 + c * fy;
     const row = y * S;
     const inHeartRow = y >= hy0 && y <= hy1;
     const ht = (y + 0.5 - hy0) / (hy1 - hy0);
-    const hWR = heartProfile(ht, 0.9);
-    const hWL = heartProfile(ht, 0.75);
+    const hWR = heartProfile(ht, 0.9) * hrr;
+    const hWL = heartProfile(ht, 0.75) * hrl;
+    const bubbleRow = p.gastricBubble && y >= gby0 && y <= gby1;
     for (let x = 0; x < S; x++) {
+      const i = row + x;
       const fx = (x + 0.5) / S - 0.5;
       const u = u0 + c * fx, v = v0 - s * fx;
       let vi = (v * S) | 0; vi = vi < 0 ? 0 : vi > S ? S : vi;
       const du = u - cx, d = du < 0 ? -du : du;
+      // Soft tissue: thickest mid-chest; nothing outside the body (air around the patient).
+      const bw = body[vi]!;
+      if (d >= bw) { D[i] = 0; air[i] = 0; continue; }
+      let dens = (bodyProf[((d / bw) * 1024) | 0]! + (d < 0.125 ? 0.08 - 0.64 * d : 0)) * ramp(bw - d, 0.03);
       let di = (d * dScale) | 0; di = di > S ? S : di;
-      // Soft tissue: an elliptical cross-section, thickest mid-chest.
-      const bw = T.body[vi]!;
-      let dens = 0;
-      if (d < bw) {
-        const q = d / bw;
-        dens = (0.26 + 0.62 * Math.pow(1 - q * q, 0.6) + 0.08 * Math.max(0, 1 - d * 8)) * ramp(bw - d, 0.03);
-      }
       // Lung air: product of soft edges (lateral wall, mediastinum, apex, diaphragm - the sharpest edge).
       let a = 0;
       const left = du < 0;
-      const lat = left ? T.lat0[vi]! : T.lat1[vi]!;
+      const lat = left ? lat0[vi]! : lat1[vi]!;
       if (d < lat) {
-        const med = left ? T.med0[vi]! : T.med1[vi]!;
-        const top = left ? T.top0[di]! : T.top1[di]!;
-        const bot = left ? T.bot0[di]! : T.bot1[di]!;
+        const med = left ? med0[vi]! : med1[vi]!;
+        const top = left ? top0[di]! : top1[di]!;
+        const bot = left ? bot0[di]! : bot1[di]!;
         if (d > med && v > top && v < bot) a = ramp(lat - d, 0.045) * ramp(d - med, 0.025) * ramp(v - top, 0.035) * ramp(bot - v, 0.005);
       }
-      if (inHeartRow) {
+      if (inHeartRow && a > 0) {
         // Heart: widest near the diaphragm (left ventricle apex on the image right), narrowing up into the
         // mediastinum; the right heart border (image left) is smaller and rounder.
         const ex = x + 0.5 - hs;
-        const hwid = ex > 0 ? hrr * hWR : hrl * hWL;
-        const e = (hwid - (ex < 0 ? -ex : ex)) * hEdge;
-        if (e > 0) {
-          const k = e >= 1 ? 1 : e * e * (3 - 2 * e);
-          a *= 1 - k;
-        }
+        const e = ((ex > 0 ? hWR - ex : hWL + ex)) * hEdge;
+        if (e > 0) a *= e >= 1 ? 0 : 1 - e * e * (3 - 2 * e);
       }
-      const i = row + x;
       if (a > 0) {
         let t = tex.at(u, v);
         if (ptxMask) t *= 1 - ptxMask[i]!;
         // Air lowers the density; vessels and interstitium put some back.
-        dens -= a * (0.52 - 0.08 * t) - a * V[i]!;
+        dens -= a * (0.52 - 0.08 * t - V[i]!);
+      }
+      // Breast / pectoral soft tissue: denser lower lateral lung zones, fading upwards.
+      if (brAmp > 0) {
+        const bx = (d - brX) * brInv, by = (v - brY) * brInvY;
+        const b2 = bx * bx + by * by;
+        if (b2 < 1) dens += brAmp * (1 - b2) * (by > 0 ? 1 : 1 + by);
       }
       // Thoracic spine behind the mediastinum: a denser column with cortical margins.
       const ds = (u - spine) * 24;
-      if (ds > -1 && ds < 1 && v > p.apexY - 0.06) dens += 0.02 + 0.012 * ds * ds * ds * ds;
+      if (ds > -1 && ds < 1 && v > apexLo) dens += 0.02 + 0.012 * ds * ds * ds * ds;
       // Trachea: an air column down to the carina.
-      if (d < 0.02 && v < carina && v > p.apexY - 0.12) dens -= 0.06 * ramp(0.02 - d, 0.008) * ramp(carina - v, 0.04);
+      if (d < 0.02 && v < carina && v > trachTop) dens -= 0.06 * ramp(0.02 - d, 0.008) * ramp(carina - v, 0.04);
       // Gastric bubble under the left hemidiaphragm.
-      if (p.gastricBubble) {
+      if (bubbleRow) {
         const gx = (x - gbx * S) / gbrx, gy = (y - gby * S) / gbry;
         const g2 = gx * gx + gy * gy;
         if (g2 < 1) dens -= 0.14 * ramp(1 - g2, 0.3) * (gy < 0 ? 1 : 0.6);
@@ -292,7 +312,7 @@ function drawVessels(V: Float32Array, S: number, an: PhantomAnatomy, rng: Phanto
     const x2 = x + Math.cos(ang) * len, y2 = y + Math.sin(ang) * len;
     // Projected density scales with the vessel's calibre.
     stampSegment(V, S, x, y, x2, y2, rad, 0.13 * Math.min(1, rad / (0.004 * S) + 0.3));
-    if (depth >= 7 || rad < 0.0006 * S) return;
+    if (depth >= 6 || rad < 0.0008 * S) return;
     const n = depth < 1 ? 3 : 2;
     for (let k = 0; k < n; k++) {
       const spread = (n === 3 ? (k - 1) * 0.5 : (k - 0.5) * rng.range(0.5, 0.9)) + rng.range(-0.25, 0.25);
@@ -425,7 +445,7 @@ function disc(D: Float32Array, S: number, cx: number, cy: number, r: number, amp
 }
 
 /** Detector blur: separable [1 4 6 4 1]/16 (about a 1-pixel Gaussian), in place; both passes walk rows (cache-friendly). */
-function blur5(D: Float32Array, S: number): void {
+function blur5(D: Float32Array, S: number, src: Float32Array): void {
   const line = new Float32Array(S);
   for (let y = 0; y < S; y++) {
     const o = y * S;
@@ -436,7 +456,7 @@ function blur5(D: Float32Array, S: number): void {
     D[o + S - 2] = (line[S - 4]! + 4 * line[S - 3]! + 6 * line[S - 2]! + 5 * line[S - 1]!) * 0.0625;
     D[o + S - 1] = (line[S - 3]! + 4 * line[S - 2]! + 11 * line[S - 1]!) * 0.0625;
   }
-  const src = D.slice();
+  src.set(D);
   for (let y = 0; y < S; y++) {
     const r0 = Math.max(0, y - 2) * S, r1 = Math.max(0, y - 1) * S, r2 = y * S, r3 = Math.min(S - 1, y + 1) * S, r4 = Math.min(S - 1, y + 2) * S;
     for (let x = 0; x < S; x++) D[r2 + x] = (src[r0 + x]! + src[r4 + x]! + 4 * (src[r1 + x]! + src[r3 + x]!) + 6 * src[r2 + x]!) * 0.0625;

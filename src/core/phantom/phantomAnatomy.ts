@@ -40,6 +40,8 @@ export interface PhantomAnatomyParams {
   clavicleMedialY: number;
   clavicleLateralY: number;
   gastricBubble: boolean;
+  /** Breast / pectoral soft-tissue shadow over the lower lung zones (0 = none). */
+  breast: number;
   /** Exposure: display gain and offset of the 12-bit data, and quantum-noise level. */
   gain: number;
   offset: number;
@@ -73,6 +75,7 @@ export function sampleAnatomy(rng: PhantomRng): PhantomAnatomyParams {
     ribSpacing: (domeR + 0.02 - apexY) / 9.2, firstRibY: apexY - 0.005,
     clavicleMedialY: apexY + (view === 'AP' ? 0.03 : 0.065), clavicleLateralY: apexY + (view === 'AP' ? 0.01 : -0.005),
     gastricBubble: rng.chance(0.6),
+    breast: rng.chance(0.5) ? rng.range(0.06, 0.12) : rng.range(0.0, 0.04),
     gain: rng.range(2700, 3200), offset: rng.range(120, 380), noise: rng.range(14, 30),
   };
 }

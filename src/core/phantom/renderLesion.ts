@@ -43,25 +43,25 @@ export function renderLesion(D: Float32Array, air: Float32Array, S: number, l: P
           const s2 = Math.sin(2 * th);
           const rmax = 1 - 0.14 * s2 * s2 * (1 + 0.5 * Math.sin(3 * th + lobePhase));
           const q = Math.sqrt(ex * ex + ey * ey) / rmax;
-          if (q < 1) dd = 0.2 * Math.pow(1 - q * q, 0.35);
+          if (q < 1) dd = 0.2 * Math.cbrt(1 - q * q);
           break;
         }
         case 'Infiltrate': {
           // Patchy, ill-defined opacity.
-          const q = Math.pow(Math.abs(ex), 2.5) + Math.pow(Math.abs(ey), 2.5);
-          if (q < 1) dd = 0.2 * Math.pow(1 - q, 0.9) * (0.3 + 0.7 * noise.at(lx, b));
+          const q = superEllipse(ex, ey);
+          if (q < 1) dd = 0.2 * (1 - q) * (0.3 + 0.7 * noise.at(lx, b));
           break;
         }
         case 'Pneumonia': {
           // Airspace consolidation: denser and more confluent than an infiltrate.
-          const q = Math.pow(Math.abs(ex), 2.5) + Math.pow(Math.abs(ey), 2.5);
-          if (q < 1) dd = 0.27 * Math.pow(1 - q, 0.55) * (0.5 + 0.5 * noise.at(lx, b));
+          const q = superEllipse(ex, ey);
+          if (q < 1) dd = 0.27 * Math.sqrt(1 - q) * (0.5 + 0.5 * noise.at(lx, b));
           break;
         }
         case 'Atelectasis': {
           // Plate/wedge of collapsed lung along the box diagonal (lateral-top to medial-bottom).
           const e = Math.abs(b - a);
-          if (e < 0.24) dd = 0.26 * Math.pow(1 - e / 0.24, 0.7) * (0.75 + 0.25 * noise.at(lx, b));
+          if (e < 0.24) dd = 0.26 * Math.sqrt(1 - e / 0.24) * (0.75 + 0.25 * noise.at(lx, b));
           break;
         }
         case 'Effusion': {
@@ -80,11 +80,19 @@ export function renderLesion(D: Float32Array, air: Float32Array, S: number, l: P
         }
       }
       if (dd === 0) continue;
-      // Airspace disease and fluid replace air, so they show where there was lung; solid masses add anyway.
-      if (l.className !== 'Nodule' && l.className !== 'Mass' && l.className !== 'Pneumothorax') dd *= 0.12 + 0.88 * Math.min(1, air[i]! * 1.6);
+      // Airspace disease and fluid replace air, so they show where there was lung; a solid mass adds tissue
+      // anywhere but stands out far less over the mediastinum or the abdomen than against lung.
+      if (l.className === 'Nodule' || l.className === 'Mass') dd *= 0.4 + 0.6 * Math.min(1, air[i]! * 1.6);
+      else if (l.className !== 'Pneumothorax') dd *= 0.12 + 0.88 * Math.min(1, air[i]! * 1.6);
       D[i] = D[i]! + amp * dd;
     }
   }
+}
+
+/** |x|^2.5 + |y|^2.5 without pow: a rounded-rectangle envelope that touches all four sides of the box. */
+function superEllipse(x: number, y: number): number {
+  const ax = x < 0 ? -x : x, ay = y < 0 ? -y : y;
+  return ax * ax * Math.sqrt(ax) + ay * ay * Math.sqrt(ay);
 }
 
 /**
