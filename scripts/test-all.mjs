@@ -22,7 +22,7 @@ const tiers = [
   ['unit', [process.execPath, 'scripts/test-unit.mjs']],
   ...(existsSync(join(root, 'scripts', 'test-python.mjs')) ? [['python', [process.execPath, 'scripts/test-python.mjs']]] : []),
   ['integration', [process.execPath, 'test/integration/runInCodeServer.mjs']],
-  ['e2e', [process.execPath, '--test', 'test/e2e/runE2e.mjs']],
+  ['e2e', [process.execPath, '--test', '--test-concurrency=1', 'test/e2e/workbench.test.mjs', 'test/e2e/pseudoLabels.test.mjs']],
 ];
 const only = process.argv.slice(2);
 const results = [];

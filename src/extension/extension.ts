@@ -116,6 +116,16 @@ export function activate(context: vscode.ExtensionContext): PointBoxApi {
   registerDatasetCommands({ sessions, tree: datasetsTree, view: datasetsView, log, register, subscriptions: context.subscriptions });
   context.subscriptions.push(registerInferenceCommands({ context, sessions, view: datasetsView, models, status, log, register }));
 
+  // First time in a workspace: open the datasets it contains (what workspaceContains activated us for),
+  // so a cloned project shows its data at once. Later the user's own open/close choices are remembered.
+  if (!context.workspaceState.get('pointbox.autoOpened')) {
+    void context.workspaceState.update('pointbox.autoOpened', true);
+    void vscode.workspace.findFiles('**/*.pointbox.json', '{**/node_modules/**,**/.git/**}', 20).then(async (found) => {
+      for (const u of found.sort((a, b) => a.fsPath.localeCompare(b.fsPath))) await openList.add(u);
+      if (found.length) log.info(`opened ${found.length} dataset(s) found in the workspace`);
+    });
+  }
+
   activationMs = performance.now() - moduleLoadedAt;
   log.info(`PointBox ${productInfo.version} activated in ${activationMs.toFixed(1)} ms`);
   return {
