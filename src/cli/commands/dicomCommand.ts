@@ -76,6 +76,16 @@ export const dicomCommand: CliCommand = {
     const file = p.positionals[0];
     if (!file || p.positionals.length > 1) throw new UsageError('expected exactly one <file>');
     const path = resolve(io.cwd, file);
+    // Validate every option before touching the file, so usage errors exit 2 whatever the file is.
+    const out = optString(p, 'out');
+    const stage = optString(p, 'stage') ?? 'stored';
+    const frame = optNumber(p, 'frame', 0)!;
+    const window = parseWindow(optString(p, 'window'));
+    if (sub === 'decode') {
+      if (!out) throw new UsageError('--out is required for decode');
+      if (!['stored', 'modality', 'display'].includes(stage)) throw new UsageError(`--stage must be stored, modality or display, got '${stage}'`);
+      if (!Number.isInteger(frame) || frame < 0) throw new UsageError(`--frame must be a non-negative integer, got ${frame}`);
+    }
     try {
       const { parsed, attributes } = await readDicomFileInfo(path);
       const warnings = [...parsed.warnings, ...attributes.warnings];
@@ -84,16 +94,9 @@ export const dicomCommand: CliCommand = {
         io.out(JSON.stringify(info, null, hasFlag(p, 'json') ? undefined : 2) + '\n');
         return 0;
       }
-      const out = optString(p, 'out');
-      if (!out) throw new UsageError('--out is required for decode');
-      const stage = optString(p, 'stage') ?? 'stored';
-      if (!['stored', 'modality', 'display'].includes(stage)) throw new UsageError(`--stage must be stored, modality or display, got '${stage}'`);
-      const frame = optNumber(p, 'frame', 0)!;
-      if (!Number.isInteger(frame) || frame < 0) throw new UsageError(`--frame must be a non-negative integer, got ${frame}`);
-      const window = parseWindow(optString(p, 'window'));
       const img = await decodeImageFile(path, { frame, noHeader: true });
       const { bytes, min, max } = stageBytes(img, stage, window);
-      await writeFile(resolve(io.cwd, out), bytes);
+      await writeFile(resolve(io.cwd, out!), bytes);
       io.out(JSON.stringify({ ...info, warnings: img.warnings, frame, stage, min, max, decodeMs: Math.round(img.decodeMs * 100) / 100 }, null, hasFlag(p, 'json') ? undefined : 2) + '\n');
       return 0;
     } catch (e) {

@@ -1,0 +1,83 @@
+/**
+ * `pointbox dicom info|decode` in-process and through the built bundle (dist/cli.js, wasm next to it),
+ * checked against pydicom+GDCM output on the same file.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { runCli } from '../../../src/cli/main';
+import { corpusDir, cxrDir, diffStats, hasReference, hasSharedData, referenceDecode, repoRoot } from './imagingTestHelpers';
+
+function capture() {
+  let out = ''; let err = '';
+  return { io: { out: (t: string) => { out += t; }, err: (t: string) => { err += t; }, cwd: process.cwd() }, get out() { return out; }, get err() { return err; } };
+}
+const skip = hasSharedData() ? false : 'shared/data absent';
+
+test('dicom info --json reports the header fields, incl. multi-valued windows and invalid spacing', { skip }, async () => {
+  const c = capture();
+  assert.equal(await runCli(['dicom', 'info', join(cxrDir, 'RG1_J2KI.dcm'), '--json'], c.io), 0, c.err);
+  const j = JSON.parse(c.out);
+  assert.deepEqual(
+    [j.rows, j.columns, j.samplesPerPixel, j.bitsAllocated, j.bitsStored, j.pixelRepresentation, j.photometricInterpretation, j.transferSyntaxUID, j.frames, j.rescaleSlope, j.rescaleIntercept, j.windowCenter, j.windowWidth, j.pixelSpacing],
+    [1955, 1841, 1, 16, 15, 0, 'MONOCHROME1', '1.2.840.10008.1.2.4.91', 1, 1, 0, 15000, 30000, null],
+  );
+  const c2 = capture();
+  assert.equal(await runCli(['dicom', 'info', join(corpusDir, 'pydicom-data/emri_small.dcm'), '--json'], c2.io), 0);
+  assert.equal(JSON.parse(c2.out).frames, 10);
+  const c3 = capture();
+  assert.equal(await runCli(['dicom', 'info', join(corpusDir, 'pydicom/CT_small.dcm'), '--json'], c3.io), 0);
+  const ct = JSON.parse(c3.out);
+  assert.equal(ct.pixelRepresentation, 1);
+  assert.ok(Array.isArray(ct.pixelSpacing) && ct.pixelSpacing[0] > 0);
+});
+
+test('dicom decode writes stored int32 / modality float32 / display uint8 matching the reference', { skip: skip || (!hasReference() && 'pydicom/gdcm absent'), timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pb-cli-'));
+  const file = join(corpusDir, 'pydicom/CT_small.dcm');
+  const [ref] = referenceDecode([file]);
+  for (const [stage, Ctor, refArr] of [['stored', Int32Array, ref!.stored], ['modality', Float32Array, ref!.modality], ['display', Uint8Array, ref!.display]] as const) {
+    const c = capture();
+    const out = join(dir, `${stage}.bin`);
+    assert.equal(await runCli(['dicom', 'decode', file, '--out', out, '--stage', stage, '--json'], c.io), 0, c.err);
+    const j = JSON.parse(c.out);
+    const b = readFileSync(out);
+    const arr = new Ctor(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+    assert.equal(arr.length, 128 * 128);
+    assert.equal(diffStats(arr, refArr!).maxAbs, 0, stage);
+    assert.equal(typeof j.decodeMs, 'number');
+    assert.equal(j.min, Math.min(...arr)); assert.equal(j.max, Math.max(...arr));
+  }
+});
+
+test('dicom decode: bad input exits 1 with one line; bad usage exits 2', { skip }, async () => {
+  const c = capture();
+  assert.equal(await runCli(['dicom', 'decode', join(corpusDir, 'pydicom/MR_truncated.dcm'), '--out', join(tmpdir(), 'x.bin')], c.io), 1);
+  assert.equal(c.err.trim().split('\n').length, 1);
+  assert.match(c.err, /TRUNCATED/);
+  const c2 = capture();
+  assert.equal(await runCli(['dicom', 'decode', join(corpusDir, 'pydicom-data/emri_small.dcm'), '--out', join(tmpdir(), 'x.bin'), '--frame', '10'], c2.io), 1);
+  assert.match(c2.err, /BAD_FRAME/);
+  const c3 = capture();
+  assert.equal(await runCli(['dicom', 'decode', 'f.dcm', '--stage', 'nope', '--out', 'x'], c3.io), 2);
+});
+
+test('the built bundle dist/cli.js decodes every codec family with wasm located next to it', { skip, timeout: 120_000 }, () => {
+  const build = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'build.mjs')], { cwd: repoRoot, encoding: 'utf8' });
+  assert.equal(build.status, 0, build.stderr);
+  const cli = join(repoRoot, 'dist', 'cli.js');
+  assert.ok(existsSync(join(repoRoot, 'dist', 'wasm', 'openjpegwasm_decode.wasm')));
+  const dir = mkdtempSync(join(tmpdir(), 'pb-cli-'));
+  for (const f of ['pydicom/MR_small_jp2klossless.dcm', 'pydicom/MR_small_jpeg_ls_lossless.dcm', 'pydicom/SC_rgb_jpeg_dcmtk.dcm', 'pydicom/JPGExtended.dcm', 'pydicom/MR_small_RLE.dcm', 'pydicom/image_dfl.dcm', 'dicomParser/CT0012.fragmented_no_bot_jpeg_lossless.57.dcm']) {
+    const r = spawnSync(process.execPath, [cli, 'dicom', 'decode', join(corpusDir, f), '--out', join(dir, 'o.bin'), '--json'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `${f}: ${r.stderr}`);
+    const j = JSON.parse(r.stdout); // stdout must hold only the JSON (codec [INFO] logging silenced)
+    assert.ok(j.max >= j.min && j.rows > 0, f);
+  }
+  const bad = spawnSync(process.execPath, [cli, 'dicom', 'info', join(corpusDir, 'pydicom/no_meta.dcm'), '--json'], { encoding: 'utf8' });
+  assert.equal(bad.status, 1);
+  assert.equal(bad.stdout, '');
+});
