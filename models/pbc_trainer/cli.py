@@ -38,11 +38,24 @@ def _add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dim", type=int, default=128)
     p.add_argument("--dec-layers", type=int, default=3)
     p.add_argument("--enc-layers", type=int, default=2)
+    p.add_argument("--no-point-feat", dest="point_feat", action="store_false",
+                   help="queries without the feature sampled at the point (plain Point DETR query)")
 
 
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["evidence"]:
+        from .evidence import main as evidence_main
+
+        return evidence_main(argv[1:])
+    if argv[:1] == ["real-eval"]:
+        from .real_eval import main as real_main
+
+        return real_main(argv[1:])
     ap = argparse.ArgumentParser(prog="pbc_trainer", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("evidence", help="the evidence table (see pbc_trainer/evidence.py; own --help)", add_help=False)
+    sub.add_parser("real-eval", help="shipped model vs prior-box on the real NIH/RSNA boxes (own --help)", add_help=False)
     _add_train(sub.add_parser("train", help="train a Point DETR teacher (PBC modes)"))
     e = sub.add_parser("export", help="export a checkpoint to ONNX with the PointBox contract")
     e.add_argument("--checkpoint", required=True)

@@ -146,7 +146,7 @@ _SPLIT_PATTERNS = {
 
 
 def find_annotation_files(export_dir: str, train_box: Optional[str] = None, train_point: Optional[str] = None,
-                          val: Optional[str] = None) -> Dict[str, str]:
+                          val: Optional[str] = None, require_train: bool = True) -> Dict[str, str]:
     """Finds the COCO JSON files of a PBC export. Explicit paths (absolute or relative to the export dir or
     to its annotations/ folder) win over the name patterns (instances_train_box.json, ..._train_point.json,
     ..._val.json; a lone instances_train.json is split by each image's label level)."""
@@ -182,7 +182,7 @@ def find_annotation_files(export_dir: str, train_box: Optional[str] = None, trai
         plain = [f for f in jsons if _SPLIT_PATTERNS["train"].search(f) and not _SPLIT_PATTERNS["val"].search(f)]
         if plain:
             out["train"] = os.path.join(search, plain[0])
-    if "train_box" not in out and "train" not in out and "train_point" not in out:
+    if require_train and "train_box" not in out and "train" not in out and "train_point" not in out:
         raise PBCDataError(
             f"no training annotations in {search}: expected COCO JSON files such as instances_train_box.json "
             f"(+ instances_train_point.json, instances_val.json), found {jsons or 'no .json files'}. "
@@ -203,8 +203,10 @@ def _load_json(path: str) -> dict:
     return d
 
 
-def _image_path(export_dir: str, ann_file: str, file_name: str, image_root: Optional[str]) -> str:
-    roots = [r for r in (image_root, export_dir, os.path.join(export_dir, "images"),
+def _image_path(export_dir: str, ann_file: str, file_name: str, image_root: Optional[str],
+                doc_root: Optional[str] = None) -> str:
+    # `pointbox export coco`: file_name is relative to <export>/images and to pointbox_export.image_root
+    roots = [r for r in (image_root, os.path.join(export_dir, "images"), export_dir, doc_root,
                          os.path.dirname(os.path.dirname(os.path.abspath(ann_file)))) if r]
     if os.path.isabs(file_name) and os.path.isfile(file_name):
         return file_name
@@ -234,7 +236,9 @@ def load_pbc_export(export_dir: str, image_size: int = 256, train_box: Optional[
                     log=None) -> PBCData:
     """Loads the export. `val_points`: 'given' (annotation `point`, else a seeded random point in the box),
     'center' (box centre) or 'random' (seeded uniform point in the box: the PBC protocol)."""
-    files = find_annotation_files(export_dir, train_box, train_point, val)
+    files = find_annotation_files(export_dir, train_box, train_point, val, require_train=need_boxes)
+    if not files:
+        raise PBCDataError(f"no COCO annotation files in {export_dir}")
     docs = {k: _load_json(v) for k, v in files.items()}
     cats: Dict[int, str] = {}
     for d in docs.values():
@@ -262,7 +266,8 @@ def load_pbc_export(export_dir: str, image_size: int = 256, train_box: Optional[
             level = _level_of(img, anns, default_level)
             if level == "unlabeled" or not anns:
                 continue  # nothing to learn from (negatives carry no point queries)
-            path = _image_path(export_dir, files[key], img["file_name"], image_root)
+            path = _image_path(export_dir, files[key], img["file_name"], image_root,
+                               (d.get("pointbox_export") or {}).get("image_root"))
             if path not in cache:
                 grey = read_grey01(path)
                 cache[path] = letterbox(grey, image_size)

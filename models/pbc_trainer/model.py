@@ -31,6 +31,7 @@ class ModelConfig:
     dec_layers: int = 3
     ffn: int = 256
     widths: Tuple[int, ...] = (24, 32, 64, 128)
+    point_feat: bool = True  # add the encoder feature bilinearly sampled at the point to the query content
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -164,6 +165,7 @@ class PointDETR(nn.Module):
         self.encoder = nn.ModuleList(EncoderLayer(d, cfg.heads, cfg.ffn) for _ in range(cfg.enc_layers))
         self.decoder = nn.ModuleList(DecoderLayer(d, cfg.heads, cfg.ffn) for _ in range(cfg.dec_layers))
         self.class_embed = nn.Embedding(cfg.num_classes, d)
+        self.point_proj = nn.Linear(d, d) if cfg.point_feat else None
         self.box_head = MLP(d, d, 4)
         self.iou_head = MLP(d + 4, d // 2, 1)
         # start with boxes of about 0.1 x 0.1 of the input around the point (sigmoid(-3) ~ 0.047 per side)
@@ -188,7 +190,15 @@ class PointDETR(nn.Module):
         m = (point_mask > 0.5).to(torch.float32)  # [B, N]
         N = points.shape[1]
         qpos = sine_embed(points, D)  # [B, N, D]
-        t = self.class_embed(labels) * m[..., None]
+        t = self.class_embed(labels)
+        if self.cfg.point_feat:
+            # GridSample (opset 16+): the encoded feature under each point, so a query starts from what is
+            # there instead of having to find it through attention first (much faster to train from scratch)
+            g = (points * 2.0 - 1.0)[:, :, None, :]  # [B, N, 1, 2] in [-1, 1], align_corners=False
+            fmap = mem.transpose(1, 2).reshape(B, D, h, w)
+            t = t + self.point_proj(F.grid_sample(fmap, g, mode="bilinear", padding_mode="border",
+                                                  align_corners=False)[..., 0].transpose(1, 2))
+        t = t * m[..., None]
         # self-attention bias: a query sees every real point of its image and itself (so a padded query's
         # softmax row is never empty); a real query never sees a padded one.
         idx = torch.arange(N, device=points.device)

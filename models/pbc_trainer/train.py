@@ -234,6 +234,7 @@ class TrainSpec:
     dim: int = 128
     dec_layers: int = 3
     enc_layers: int = 2
+    point_feat: bool = True
 
     def to_dict(self):
         return dict(self.__dict__)
@@ -308,7 +309,8 @@ def train(spec: TrainSpec, data: Optional[PBCData] = None, log=print) -> dict:
         if use_points and not data.train_point:
             say("warning: no point-only training images: the SC term has nothing to work on")
         cfg = ModelConfig(num_classes=len(data.classes), image_size=spec.image_size, stride=spec.stride,
-                          dim=spec.dim, dec_layers=spec.dec_layers, enc_layers=spec.enc_layers)
+                          dim=spec.dim, dec_layers=spec.dec_layers, enc_layers=spec.enc_layers,
+                          point_feat=spec.point_feat)
         model = build_model(cfg).to(device)
         if distributed and want_cuda:
             model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)

@@ -1,0 +1,139 @@
+"""The evidence table: AP50 on val for prior-box, Point DETR, +MPC, +SC and PBC at several box ratios and seeds,
+all with the same budget of optimizer steps (PBC protocol: the train pool is split by a seeded draw into
+box-level images and point-level images whose boxes are hidden and whose click is a uniform point in the
+box; val points are uniform points in the val boxes, the same for every run).
+
+  python3 -m pbc_trainer evidence --data <export with boxes on every train image> --out runs/evidence \
+      --runs 0.2:0,0.2:1,0.2:2,0.1:0,0.5:0 --steps 240
+
+Results go to <out>/results.jsonl (one line per run; finished runs are skipped on restart) and
+<out>/evidence.md (the table for models/README.md).
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import time
+from typing import Dict, List
+
+import numpy as np
+
+from .data import ImageRecord, load_pbc_export, sample_points_in_boxes
+from .evaluate import evaluate_prior_box
+
+METHODS = [("prior-box", None), ("Point DETR", "pointdetr"), ("+MPC", "mpc"), ("+SC", "sc"), ("PBC (MPC, then SC)", "pbc")]
+
+
+def split_pool(pool: List[ImageRecord], ratio: float, seed: int):
+    rng = np.random.default_rng(10_000 + seed)
+    order = rng.permutation(len(pool))
+    n_box = max(1, int(round(ratio * len(pool))))
+    box, point = [], []
+    for j, i in enumerate(order):
+        r = copy.copy(pool[i])
+        if j < n_box:
+            r.level = "box"
+            box.append(r)
+        else:
+            r.level = "point"
+            r.points = sample_points_in_boxes(r.boxes, rng)
+            r.boxes = None  # hidden: never reaches training
+            point.append(r)
+    return box, point
+
+
+def _table(rows: List[dict]) -> str:
+    by: Dict[tuple, Dict[str, List[float]]] = {}
+    for r in rows:
+        by.setdefault((r["ratio"],), {}).setdefault(r["method"], []).append(r["ap50"])
+    ratios = sorted({k[0] for k in by}, key=lambda x: (x != 0.2, x))
+    head = "| box ratio | seeds | " + " | ".join(m for m, _ in METHODS) + " |\n|---|---|" + "---|" * len(METHODS) + "\n"
+    lines = []
+    for ratio in ratios:
+        d = by[(ratio,)]
+        n = max(len(v) for v in d.values())
+        cells = []
+        for m, _ in METHODS:
+            v = [100 * x for x in d.get(m, [])]
+            if not v:
+                cells.append("–")
+            elif len(v) == 1:
+                cells.append(f"{v[0]:.1f}")
+            else:
+                cells.append(f"{np.mean(v):.1f} ± {np.std(v, ddof=1):.1f}")
+        lines.append(f"| {int(round(ratio * 100))} % | {n} | " + " | ".join(cells) + " |")
+    return head + "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="pbc_trainer evidence")
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--runs", default="0.2:0,0.2:1,0.2:2,0.1:0,0.5:0", help="ratio:seed,...")
+    ap.add_argument("--methods", default="prior-box,pointdetr,mpc,sc,pbc")
+    ap.add_argument("--steps", type=int, default=240)
+    ap.add_argument("--epochs", type=int, default=4, help="the steps are split into this many epochs (evals)")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--unlabeled-batch", type=int, default=4)
+    ap.add_argument("--image-size", type=int, default=256)
+    ap.add_argument("--stride", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=4e-4)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--max-images", type=int, default=None)
+    a = ap.parse_args(argv)
+    from .train import TrainSpec, train
+
+    os.makedirs(a.out, exist_ok=True)
+    res_path = os.path.join(a.out, "results.jsonl")
+    done = {}
+    if os.path.exists(res_path):
+        with open(res_path) as f:
+            for line in f:
+                r = json.loads(line)
+                done[(r["ratio"], r["seed"], r["method"])] = r
+    data = load_pbc_export(a.data, a.image_size, val_points="random", seed=0, max_images=a.max_images, log=print)
+    pool = [r for r in data.train_box + data.train_point if r.boxes is not None]
+    print(f"pool: {len(pool)} train images with boxes, val: {len(data.val)} images")
+    wanted = a.methods.split(",")
+    names = dict((k, m) for m, k in METHODS if k) | {"prior-box": "prior-box"}
+    for spec_s in a.runs.split(","):
+        ratio_s, seed_s = spec_s.split(":")
+        ratio, seed = float(ratio_s), int(seed_s)
+        box, point = split_pool(pool, ratio, seed)
+        run_data = copy.copy(data)
+        run_data.train_box, run_data.train_point = box, point
+        for key in wanted:
+            method = names[key]
+            if (ratio, seed, method) in done:
+                continue
+            t0 = time.time()
+            if key == "prior-box":
+                ap50 = evaluate_prior_box(box, data.val, len(data.classes))["ap50"]
+                extra = {}
+            else:
+                out = os.path.join(a.out, f"r{int(round(ratio * 100))}_s{seed}", key)
+                spec = TrainSpec(data=a.data, out=out, mode=key, epochs=a.epochs, batch=a.batch,
+                                 unlabeled_batch=a.unlabeled_batch, image_size=a.image_size, stride=a.stride,
+                                 seed=seed, lr=a.lr, steps_per_epoch=max(1, a.steps // a.epochs), export=False,
+                                 threads=a.threads, log_every=20, device="cpu")
+                run = train(spec, data=run_data, log=lambda *_: None)
+                ap50 = run["final"]["ap50"]
+                extra = {"mean_iou": run["final"]["mean_iou"], "score_iou_corr": run["final"]["score_iou_corr"],
+                         "images_per_s": run["final"]["images_per_s"], "train_compute_s": run["final"]["train_compute_s"]}
+            row = {"ratio": ratio, "seed": seed, "method": method, "mode": key, "ap50": ap50, "n_box": len(box),
+                   "n_point": len(point), "steps": a.steps, "image_size": a.image_size, "wall_s": round(time.time() - t0, 1),
+                   **extra}
+            print(json.dumps(row), flush=True)
+            with open(res_path, "a") as f:
+                f.write(json.dumps(row) + "\n")
+            done[(ratio, seed, method)] = row
+            with open(os.path.join(a.out, "evidence.md"), "w") as f:
+                f.write(_table(list(done.values())))
+    print(_table(list(done.values())))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
