@@ -130,9 +130,9 @@ export function generatePhantomImage(seed: number, index: number, opts: PhantomI
 }
 
 /** Heart half-width (0..1) at relative height t; widest (1) at tPeak, rounding off onto the diaphragm below. */
-function heartProfile(t: number, tPeak: number): number {
+function heartProfile(t: number, tPeak: number, power: number): number {
   if (t <= 0 || t >= 1.0001) return 0;
-  if (t < tPeak) return Math.pow(Math.sin((Math.PI / 2) * (t / tPeak)), 0.32);
+  if (t < tPeak) return Math.pow(Math.sin((Math.PI / 2) * (t / tPeak)), power);
   const q = (t - tPeak) / (1 - tPeak);
   return 1 - 0.15 * q * q;
 }
@@ -167,9 +167,9 @@ function outlineTables(an: PhantomAnatomy, S: number) {
     lat0[i] = an.lateral(0, v); lat1[i] = an.lateral(1, v);
     med0[i] = an.medial(0, v); med1[i] = an.medial(1, v);
     // Neck, then the shoulders' slope, then the chest wall.
-    const sh = p.apexY - 0.14;
-    const t = Math.min(1, Math.max(0, (v - sh) / 0.14));
-    body[i] = p.neckHalfWidth + (p.bodyHalfWidth - p.neckHalfWidth) * t * t * (3 - 2 * t) + 0.02 * Math.max(0, v - 0.5);
+    // Trapezius slope: from the neck at the top edge down and out to the shoulders by the lung apices.
+    const t = Math.min(1, Math.max(0, (v + 0.02) / (p.apexY + 0.02)));
+    body[i] = p.neckHalfWidth + (p.bodyHalfWidth - p.neckHalfWidth) * Math.pow(t, 0.8) + 0.02 * Math.max(0, v - 0.5);
     const d = (i / S) * 0.6; // columns: distance from the midline in [0, 0.6]
     top0[i] = an.top(0, d); top1[i] = an.top(1, d);
     bot0[i] = an.bottom(0, d); bot1[i] = an.bottom(1, d);
@@ -216,6 +216,8 @@ function composeSoftTissue(D: Float32Array, air: Float32Array, V: Float32Array, 
   const hs = hx0 + (hx1 - hx0) * p.heartSplit;
   const hEdge = 1 / Math.max(1, 0.012 * S);
   const hrl = hs - hx0, hrr = hx1 - hs;
+  // Mediastinal edges (image pixels) at heart level, where the heart's upper borders begin.
+  const medR = (cx + an.medial(1, p.heart[1]) * 0.9) * S, medL = (cx - an.medial(0, p.heart[1]) * 0.9) * S;
   const [gbx, gby] = an.toImage(cx + 0.15 * p.size, p.domeY[1] + 0.055);
   const gbrx = 0.055 * S, gbry = 0.03 * S;
   const spine = cx + p.spineOffset;
@@ -226,7 +228,8 @@ function composeSoftTissue(D: Float32Array, air: Float32Array, V: Float32Array, 
   const bodyProf = new Float32Array(1025);
   for (let k = 0; k <= 1024; k++) { const q = k / 1024; bodyProf[k] = 0.26 + 0.62 * Math.pow(1 - q * q, 0.6); }
   const gby0 = (gby * S - gbry) | 0, gby1 = Math.ceil(gby * S + gbry);
-  const apexLo = p.apexY - 0.06, trachTop = p.apexY - 0.12;
+  const apexLo = p.apexY - 0.06;
+  const vertFreq = 1 / (p.ribSpacing * 0.55);
   const brAmp = p.breast, brX = 0.27 * p.size, brY = p.domeY[0] - 0.02, brInv = 1 / (0.2 * p.size), brInvY = 1 / 0.2;
   for (let y = 0; y < S; y++) {
     const fy = (y + 0.5) / S - 0.5;
@@ -234,8 +237,10 @@ function composeSoftTissue(D: Float32Array, air: Float32Array, V: Float32Array, 
     const row = y * S;
     const inHeartRow = y >= hy0 && y <= hy1;
     const ht = (y + 0.5 - hy0) / (hy1 - hy0);
-    const hWR = heartProfile(ht, 0.9) * hrr;
-    const hWL = heartProfile(ht, 0.75) * hrl;
+    // The heart's borders start from the mediastinal edges (no notch where they meet), bulging out below.
+    const inH = ht > 0 && ht < 1;
+    const hWR = inH ? Math.max(heartProfile(ht, 0.9, 0.75) * hrr, medR - hs) : 0;
+    const hWL = inH ? Math.max(heartProfile(ht, 0.72, 0.6) * hrl, hs - medL) : 0;
     const bubbleRow = p.gastricBubble && y >= gby0 && y <= gby1;
     for (let x = 0; x < S; x++) {
       const i = row + x;
@@ -256,7 +261,7 @@ function composeSoftTissue(D: Float32Array, air: Float32Array, V: Float32Array, 
         const med = left ? med0[vi]! : med1[vi]!;
         const top = left ? top0[di]! : top1[di]!;
         const bot = left ? bot0[di]! : bot1[di]!;
-        if (d > med && v > top && v < bot) a = ramp(lat - d, 0.045) * ramp(d - med, 0.025) * ramp(v - top, 0.035) * ramp(bot - v, 0.005);
+        if (d > med && v > top && v < bot) a = ramp(lat - d, 0.06) * ramp(d - med, 0.025) * ramp(v - top, 0.035) * ramp(bot - v, 0.005);
       }
       if (inHeartRow && a > 0) {
         // Heart: widest near the diaphragm (left ventricle apex on the image right), narrowing up into the
@@ -278,10 +283,16 @@ function composeSoftTissue(D: Float32Array, air: Float32Array, V: Float32Array, 
         if (b2 < 1) dens += brAmp * (1 - b2) * (by > 0 ? 1 : 1 + by);
       }
       // Thoracic spine behind the mediastinum: a denser column with cortical margins.
-      const ds = (u - spine) * 24;
-      if (ds > -1 && ds < 1 && v > apexLo) dens += 0.02 + 0.012 * ds * ds * ds * ds;
+      const ds = (u - spine) * 26;
+      if (ds > -1 && ds < 1 && v > apexLo) {
+        // Vertebral bodies with darker disc spaces; pedicles as faint cortical margins.
+        const seg = (v - p.apexY) * vertFreq;
+        const f = seg - Math.floor(seg);
+        const disc = f < 0.16 ? 0.4 : 1;
+        dens += (0.012 + 0.012 * ds * ds * ds * ds) * disc;
+      }
       // Trachea: an air column down to the carina.
-      if (d < 0.02 && v < carina && v > trachTop) dens -= 0.06 * ramp(0.02 - d, 0.008) * ramp(carina - v, 0.04);
+      if (d < 0.02 && v < carina) dens -= 0.045 * ramp(0.02 - d, 0.012) * ramp(carina - v, 0.05);
       // Gastric bubble under the left hemidiaphragm.
       if (bubbleRow) {
         const gx = (x - gbx * S) / gbrx, gy = (y - gby * S) / gbry;
@@ -311,7 +322,7 @@ function drawVessels(V: Float32Array, S: number, an: PhantomAnatomy, rng: Phanto
   function branch(x: number, y: number, ang: number, len: number, rad: number, depth: number): void {
     const x2 = x + Math.cos(ang) * len, y2 = y + Math.sin(ang) * len;
     // Projected density scales with the vessel's calibre.
-    stampSegment(V, S, x, y, x2, y2, rad, 0.13 * Math.min(1, rad / (0.004 * S) + 0.3));
+    stampSegment(V, S, x, y, x2, y2, rad, 0.12 * Math.min(1, rad / (0.005 * S)));
     if (depth >= 6 || rad < 0.0008 * S) return;
     const n = depth < 1 ? 3 : 2;
     for (let k = 0; k < n; k++) {
@@ -323,7 +334,9 @@ function drawVessels(V: Float32Array, S: number, an: PhantomAnatomy, rng: Phanto
 
 /** A cylinder of radius rad between two points, max-blended (projection of a tube: sqrt profile). */
 export function stampSegment(buf: Float32Array, S: number, x1: number, y1: number, x2: number, y2: number, rad: number, amp: number): void {
-  const r = Math.max(0.7, rad);
+  // Sub-pixel-thin vessels are drawn 1.3 px wide and proportionally fainter (same projected mass).
+  const r = Math.max(1.3, 0.0016 * S, rad);
+  amp *= rad / r;
   const xa = Math.max(0, Math.floor(Math.min(x1, x2) - r - 1)), xb = Math.min(S - 1, Math.ceil(Math.max(x1, x2) + r + 1));
   const ya = Math.max(0, Math.floor(Math.min(y1, y2) - r - 1)), yb = Math.min(S - 1, Math.ceil(Math.max(y1, y2) + r + 1));
   const dx = x2 - x1, dy = y2 - y1, l2 = dx * dx + dy * dy || 1;
@@ -409,7 +422,7 @@ function drawBones(D: Float32Array, air: Float32Array, S: number, an: PhantomAna
         const t = (dLat - d) / dLat;
         pts.push(img(p.cx + sg * d, vEnd - 0.01 + 0.2 * t * (1 - 0.2 * t)));
       }
-      drawBand(D, air, S, pts, () => 0.0095, 0.1);
+      drawBand(D, air, S, pts, () => 0.0105, 0.12);
     }
     // Clavicle: a gentle S from the sternal head up and out to the acromion.
     const cpts: [number, number][] = [];
@@ -419,28 +432,13 @@ function drawBones(D: Float32Array, air: Float32Array, S: number, an: PhantomAna
       cpts.push(img(p.cx + sg * d, p.clavicleMedialY + (p.clavicleLateralY - p.clavicleMedialY) * t + 0.012 * Math.sin(t * 2 * Math.PI)));
     }
     drawBand(D, air, S, cpts, (f) => 0.016 * (0.75 + 0.4 * f), 0.22, 0.75);
-    // Humeral head and scapular margin at the upper corners.
-    const [hx, hy] = img(p.cx + sg * (lw + 0.12), p.apexY + 0.05);
-    disc(D, S, hx * S, hy * S, 0.065 * S, 0.16);
+    // Scapular margin over the upper lateral chest.
     const spts: [number, number][] = [];
     for (let k = 0; k <= 12; k++) {
       const t = k / 12;
       spts.push(img(p.cx + sg * (lw + 0.05 - 0.07 * t), p.apexY + 0.06 + 0.28 * t));
     }
     drawBand(D, air, S, spts, () => 0.006, 0.05);
-  }
-}
-
-function disc(D: Float32Array, S: number, cx: number, cy: number, r: number, amp: number): void {
-  const ya = Math.max(0, Math.floor(cy - r)), yb = Math.min(S - 1, Math.ceil(cy + r));
-  const xa = Math.max(0, Math.floor(cx - r)), xb = Math.min(S - 1, Math.ceil(cx + r));
-  for (let y = ya; y <= yb; y++) {
-    for (let x = xa; x <= xb; x++) {
-      const dx = (x + 0.5 - cx) / r, dy = (y + 0.5 - cy) / r, q = dx * dx + dy * dy;
-      // Only where there is a body (the head may sit partly outside the shoulder outline).
-      const i = y * S + x;
-      if (q < 1) D[i] = D[i]! + amp * (0.6 * Math.sqrt(1 - q) + 0.4 * q * q * q) * Math.min(1, Math.max(0, D[i]! / 0.4));
-    }
   }
 }
 

@@ -70,13 +70,13 @@ export function sampleAnatomy(rng: PhantomRng): PhantomAnatomyParams {
     view, cx, size, rotation: (rng.normal() * 1.5 * Math.PI) / 180,
     apexY, domeY: [domeR, domeL], cpY: [domeR + rng.range(0.065, 0.09), domeL + rng.range(0.06, 0.085)],
     lungHalfWidth, heart: [hx0, hBottom - hh, hx0 + hw, hBottom], heartSplit: rng.range(0.36, 0.44),
-    bodyHalfWidth: 0.5 * size * rng.range(0.95, 1.1), neckHalfWidth: 0.1 * size,
+    bodyHalfWidth: 0.5 * size * rng.range(0.95, 1.1), neckHalfWidth: 0.12 * size,
     spineOffset: rng.normal() * 0.008,
     ribSpacing: (domeR + 0.02 - apexY) / 9.2, firstRibY: apexY - 0.005,
     clavicleMedialY: apexY + (view === 'AP' ? 0.03 : 0.065), clavicleLateralY: apexY + (view === 'AP' ? 0.01 : -0.005),
     gastricBubble: rng.chance(0.6),
     breast: rng.chance(0.5) ? rng.range(0.06, 0.12) : rng.range(0.0, 0.04),
-    gain: rng.range(2700, 3200), offset: rng.range(120, 380), noise: rng.range(14, 30),
+    gain: rng.range(2700, 3200), offset: rng.range(120, 380), noise: rng.range(26, 44),
   };
 }
 

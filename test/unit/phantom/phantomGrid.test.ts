@@ -90,6 +90,17 @@ test('a 4x4 grid of phantoms looks like chest radiographs with lesions (artifact
   const dir = join(ROOT, 'artifacts');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'phantom-grid.png'), encode({ width: W, height: W, data: rgb, channels: 3, depth: 8 }));
+  // A 2:1 reduced copy for the README figure (docs/images/phantom-grid.png is a copy of this file).
+  const H = W / 2, small = new Uint8Array(H * H * 3);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < H; x++) {
+      for (let c = 0; c < 3; c++) {
+        const at = (yy: number, xx: number) => rgb[(yy * W + xx) * 3 + c]!;
+        small[(y * H + x) * 3 + c] = (at(2 * y, 2 * x) + at(2 * y, 2 * x + 1) + at(2 * y + 1, 2 * x) + at(2 * y + 1, 2 * x + 1) + 2) >> 2;
+      }
+    }
+  }
+  writeFileSync(join(dir, 'phantom-grid-small.png'), encode({ width: H, height: H, data: small, channels: 3, depth: 8 }, { zlib: { level: 9 } }));
 });
 
 test('lesions are visible where their box is and nowhere else (render with vs without lesions)', () => {
