@@ -323,7 +323,8 @@ function drawVessels(V: Float32Array, S: number, an: PhantomAnatomy, rng: Phanto
     const x2 = x + Math.cos(ang) * len, y2 = y + Math.sin(ang) * len;
     // Projected density scales with the vessel's calibre.
     stampSegment(V, S, x, y, x2, y2, rad, 0.12 * Math.min(1, rad / (0.005 * S)));
-    if (depth >= 6 || rad < 0.0008 * S) return;
+    // Below about a third of a pixel a branch is invisible: small images stop early (26k-image fixtures).
+    if (depth >= 6 || rad < Math.max(0.0008 * S, 0.35)) return;
     const n = depth < 1 ? 3 : 2;
     for (let k = 0; k < n; k++) {
       const spread = (n === 3 ? (k - 1) * 0.5 : (k - 0.5) * rng.range(0.5, 0.9)) + rng.range(-0.25, 0.25);

@@ -132,3 +132,18 @@ test('lesions are visible where their box is and nowhere else (render with vs wi
   }
   assert.ok(checked >= 10, `checked ${checked} single-lesion images`);
 });
+
+test('MONOCHROME1 stores the inverted data of MONOCHROME2 (same patient), and "mixed" makes about a quarter MONOCHROME1', () => {
+  const m2 = generatePhantomImage(12, 3, { size: 64, monochrome: 'MONOCHROME2' });
+  const m1 = generatePhantomImage(12, 3, { size: 64, monochrome: 'MONOCHROME1' });
+  assert.equal(m1.photometric, 'MONOCHROME1');
+  for (let i = 0; i < m2.pixels.length; i++) assert.equal(m1.pixels[i], 4095 - m2.pixels[i]!);
+  assert.equal(m1.window.center, 4095 - m2.window.center);
+  assert.equal(m1.window.width, m2.window.width);
+  let mono1 = 0;
+  for (let i = 0; i < 200; i++) if (generatePhantomImage(12, i, { size: 32, monochrome: 'mixed' }).photometric === 'MONOCHROME1') mono1++;
+  assert.ok(mono1 > 30 && mono1 < 70, `${mono1} of 200 MONOCHROME1`);
+  // 12 bits stored: nothing above 4095, and the window lies inside the data range.
+  assert.ok(m2.pixels.every((v) => v <= 4095));
+  assert.ok(m2.window.width > 500 && m2.window.center > 0 && m2.window.center < 4095);
+});
