@@ -9,7 +9,7 @@
 // Entry points are discovered by convention so adding a worker or a webview needs no edit here.
 // --watch rebuilds on change; --production minifies.
 import * as esbuild from 'esbuild';
-import { readdirSync, statSync, mkdirSync, copyFileSync, existsSync, rmSync } from 'node:fs';
+import { readdirSync, statSync, mkdirSync, copyFileSync, existsSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, dirname, basename, resolve, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -63,6 +63,13 @@ function copyAssets() {
   for (const pkg of ['@cornerstonejs/codec-openjpeg', '@cornerstonejs/codec-charls', '@cornerstonejs/codec-libjpeg-turbo-8bit']) {
     const d = join(root, 'node_modules', pkg, 'dist');
     for (const f of walk(d).filter((f) => f.endsWith('.wasm'))) copyFileSync(f, join(wasmDir, basename(f)));
+    // Browser copies of the decode glue as ES modules (dist/wasm/<name>.mjs): the webview's decode worker
+    // imports them at run time, because the npm glue names 'fs'/'path' and cannot be bundled for the browser.
+    for (const f of walk(d).filter((f) => /wasm_decode\.js$/.test(f))) {
+      const src = readFileSync(f, 'utf8');
+      const name = /^\s*var (\w+) = \(\(\) => \{/m.exec(src)?.[1];
+      if (name) writeFileSync(join(wasmDir, basename(f, '.js') + '.mjs'), `${src}\nexport default ${name};\n`);
+    }
   }
 }
 

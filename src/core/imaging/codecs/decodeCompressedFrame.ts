@@ -1,3 +1,5 @@
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- the webview tsconfig must see these ambient codec declarations too
+/// <reference path="./cornerstoneCodecs.d.ts" />
 import { Decoder as JpegLosslessDecoder } from 'jpeg-lossless-decoder-js';
 import { JpegImage } from './vendor/jpegBaseline12.js';
 import { DicomDecodeError } from '../ImagingError';

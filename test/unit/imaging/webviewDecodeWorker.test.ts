@@ -1,0 +1,82 @@
+/**
+ * The webview decode worker (dist/webview/decodeWorker.js) in headless Chromium: the same core decoder
+ * with the browser platform (codec glue imported from dist/wasm/*.mjs, DecompressionStream for deflate)
+ * must give the same pixels as Node. Skips when Chromium is absent; CI has it.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, extname } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import { decodeImageFile, toDisplay8 } from '../../../src/core/imaging';
+import { corpusDir, hasSharedData, repoRoot } from './imagingTestHelpers';
+
+const chromium = '/usr/bin/chromium';
+const skip = !hasSharedData() ? 'shared/data absent' : !existsSync(chromium) ? 'chromium absent' : false;
+
+const files = ['pydicom/CT_small.dcm', 'pydicom/MR_small_jp2klossless.dcm', 'pydicom/MR_small_jpeg_ls_lossless.dcm', 'pydicom/SC_rgb_jpeg_dcmtk.dcm', 'pydicom/image_dfl.dcm', 'pydicom/MR_small_RLE.dcm', 'pydicom/JPGExtended.dcm'];
+
+test('webview decode worker decodes like the host in headless Chromium', { skip, timeout: 180_000 }, async () => {
+  const build = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'build.mjs')], { cwd: repoRoot, encoding: 'utf8' });
+  assert.equal(build.status, 0, build.stderr);
+  const types: Record<string, string> = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html', '.dcm': 'application/octet-stream' };
+  const server = createServer((req, res) => {
+    const url = decodeURIComponent((req.url ?? '/').split('?')[0]!);
+    let path: string | undefined;
+    if (url === '/') { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<!doctype html><title>t</title>'); return; }
+    if (url.startsWith('/dist/')) path = join(repoRoot, url);
+    else if (url.startsWith('/corpus/')) path = join(corpusDir, url.slice('/corpus/'.length));
+    if (!path || !existsSync(path)) { res.writeHead(404); res.end(); return; }
+    res.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' });
+    res.end(readFileSync(path));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { chromium: pw } = await import('playwright-core');
+  const browser = await pw.launch({ executablePath: chromium, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
+  try {
+    const page = await browser.newPage();
+    await page.goto(base + '/');
+    const results = await page.evaluate(async ({ base, files }) => {
+      const w = new (globalThis as any).Worker(`${base}/dist/webview/decodeWorker.js`, { type: 'module' });
+      const pending = new Map<number, (v: unknown) => void>();
+      const ready = new Promise<void>((res) => {
+        w.onmessage = (ev: { data: any }) => {
+          const m = ev.data;
+          if (m.type === 'ready') res();
+          else pending.get(m.id)?.(m);
+        };
+      });
+      w.postMessage({ type: 'init', wasmBaseUrl: `${base}/dist/wasm/` });
+      await ready;
+      const out: unknown[] = [];
+      for (const [i, f] of files.entries()) {
+        const bytes = await (await fetch(`${base}/corpus/${f}`)).arrayBuffer();
+        const m = await new Promise<any>((res) => { pending.set(i, res); w.postMessage({ type: 'decode', id: i, bytes, fileName: f, display: true }, [bytes]); });
+        if (m.type === 'error') { out.push({ error: m.error }); continue; }
+        out.push({ width: m.image.width, height: m.image.height, data: Array.from(m.image.data as ArrayLike<number>), display: Array.from(m.display as ArrayLike<number>), isView: ArrayBuffer.isView(m.image.data) });
+      }
+      const bad = await new Promise<any>((res) => { pending.set(99, res); w.postMessage({ type: 'decode', id: 99, bytes: new Uint8Array([1, 2, 3]).buffer, fileName: 'junk.dcm' }); });
+      out.push(bad);
+      w.terminate();
+      return out;
+    }, { base, files });
+    for (const [i, f] of files.entries()) {
+      const r = results[i] as { error?: unknown; width: number; data: number[]; display: number[]; isView: boolean };
+      assert.equal(r.error, undefined, `${f}: ${JSON.stringify(r.error)}`);
+      const local = await decodeImageFile(join(corpusDir, f));
+      assert.equal(r.width, local.width, f);
+      assert.ok(r.isView, `${f}: pixels arrive as a typed array`);
+      assert.deepEqual(r.data, Array.from(local.data), `${f}: stored values`);
+      assert.deepEqual(r.display, Array.from(toDisplay8(local)), `${f}: display`);
+    }
+    const bad = results[files.length] as { type: string; error: { code: string; file: string } };
+    assert.equal(bad.type, 'error');
+    assert.equal(bad.error.code, 'TRUNCATED');
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
