@@ -230,6 +230,7 @@ function composeSoftTissue(D: Float32Array, air: Float32Array, V: Float32Array, 
   const gby0 = (gby * S - gbry) | 0, gby1 = Math.ceil(gby * S + gbry);
   const apexLo = p.apexY - 0.06;
   const vertFreq = 1 / (p.ribSpacing * 0.55);
+  const gradTop = p.apexY + 0.1, gradScale = 1 / Math.max(0.1, p.domeY[0] - gradTop);
   const brAmp = p.breast, brX = 0.27 * p.size, brY = p.domeY[0] - 0.02, brInv = 1 / (0.2 * p.size), brInvY = 1 / 0.2;
   for (let y = 0; y < S; y++) {
     const fy = (y + 0.5) / S - 0.5;
@@ -274,7 +275,8 @@ function composeSoftTissue(D: Float32Array, air: Float32Array, V: Float32Array, 
         let t = tex.at(u, v);
         if (ptxMask) t *= 1 - ptxMask[i]!;
         // Air lowers the density; vessels and interstitium put some back.
-        dens -= a * (0.52 - 0.08 * t - V[i]!);
+        // Lower zones carry more overlying soft tissue than the apices: a gentle cranio-caudal gradient.
+        dens -= a * (0.55 - 0.08 * t - V[i]! - 0.07 * Math.min(1, Math.max(0, (v - gradTop) * gradScale)));
       }
       // Breast / pectoral soft tissue: denser lower lateral lung zones, fading upwards.
       if (brAmp > 0) {
@@ -320,9 +322,14 @@ function drawVessels(V: Float32Array, S: number, an: PhantomAnatomy, rng: Phanto
     }
   }
   function branch(x: number, y: number, ang: number, len: number, rad: number, depth: number): void {
-    const x2 = x + Math.cos(ang) * len, y2 = y + Math.sin(ang) * len;
-    // Projected density scales with the vessel's calibre.
-    stampSegment(V, S, x, y, x2, y2, rad, 0.12 * Math.min(1, rad / (0.005 * S)));
+    // Two sub-segments with a small kink: vessels curve, a straight web of lines looks artificial.
+    const bend = rng.range(-0.3, 0.3);
+    const xm = x + Math.cos(ang + bend) * len * 0.5, ym = y + Math.sin(ang + bend) * len * 0.5;
+    const x2 = xm + Math.cos(ang - bend * 0.5) * len * 0.5, y2 = ym + Math.sin(ang - bend * 0.5) * len * 0.5;
+    // Projected density scales with the vessel's calibre; the vessel tapers along its length.
+    const amp = 0.12 * Math.min(1, rad / (0.005 * S));
+    stampSegment(V, S, x, y, xm, ym, rad, amp);
+    stampSegment(V, S, xm, ym, x2, y2, rad * 0.88, amp * 0.92);
     // Below about a third of a pixel a branch is invisible: small images stop early (26k-image fixtures).
     if (depth >= 6 || rad < Math.max(0.0008 * S, 0.35)) return;
     const n = depth < 1 ? 3 : 2;
