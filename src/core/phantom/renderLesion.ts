@@ -20,6 +20,7 @@ export function renderLesion(D: Float32Array, air: Float32Array, S: number, l: P
   const ya = Math.max(0, Math.floor(by)), yb = Math.min(S - 1, Math.ceil(by + bh));
   const amp = rng.range(0.85, 1.15);
   const lobePhase = rng.range(0, 2 * Math.PI);
+  const bilateral = isBilateral(l, S);
   for (let y = ya; y <= yb; y++) {
     const b = (y + 0.5 - by) / bh;
     if (b <= 0 || b >= 1) continue;
@@ -66,7 +67,8 @@ export function renderLesion(D: Float32Array, air: Float32Array, S: number, l: P
         }
         case 'Effusion': {
           // Dependent fluid with a meniscus: highest at the lateral wall, filling the costophrenic angle.
-          const m = 0.85 * Math.pow(a, 1.7);
+          // A box wider than a hemithorax is a bilateral effusion (NIH boxes some that way): two menisci.
+          const m = 0.85 * Math.pow(bilateral ? 2 * Math.min(lx, 1 - lx) : a, 1.7);
           if (b > m) dd = 0.36 * ramp(b - m, 0.1) * (0.6 + 0.4 * b);
           break;
         }
@@ -87,6 +89,11 @@ export function renderLesion(D: Float32Array, air: Float32Array, S: number, l: P
       D[i] = D[i]! + amp * dd;
     }
   }
+}
+
+/** Effusion boxes wider than about one hemithorax (the widest 4 % of NIH's) are drawn on both sides. */
+export function isBilateral(l: PhantomLesion, S: number): boolean {
+  return l.className === 'Effusion' && l.bbox[2] > 0.45 * S;
 }
 
 /** |x|^2.5 + |y|^2.5 without pow: a rounded-rectangle envelope that touches all four sides of the box. */

@@ -40,7 +40,8 @@ function mean(img: Uint8Array, S: number, x: number, y: number, r: number): numb
 
 test('a 4x4 grid of phantoms looks like chest radiographs with lesions (artifacts/phantom-grid.png)', () => {
   const n = 4, S = SIZE, W = n * S;
-  const rgb = new Uint8Array(W * W * 3);
+  const grey = new Uint8Array(W * W);
+  const overlays: { ox: number; oy: number; lesions: PhantomImage['lesions'] }[] = [];
   const classesSeen = new Set<string>();
   // Pick 16 images that between them show every class (indices found once for this seed, then fixed).
   const picks: number[] = [];
@@ -54,7 +55,7 @@ test('a 4x4 grid of phantoms looks like chest radiographs with lesions (artifact
     // Mix in a MONOCHROME1 image: the display must still be bright bone, dark lung.
     const im = generatePhantomImage(SEED, index, { size: S, monochrome: k === 5 ? 'MONOCHROME1' : 'MONOCHROME2' });
     const g = display8(im);
-    // Anatomy sanity on the displayed image: lungs darker than mediastinum and abdomen, background darkest.
+    // Anatomy sanity on the displayed image: lungs darker than mediastinum and abdomen.
     const an = new PhantomAnatomy(im.anatomy);
     const p = im.anatomy;
     const vMid = (p.apexY + p.domeY[0]) / 2;
@@ -66,42 +67,46 @@ test('a 4x4 grid of phantoms looks like chest radiographs with lesions (artifact
     assert.ok(lungR < mediastinum - 40 && lungL < mediastinum - 40, `image ${index}: lungs ${lungR.toFixed(0)}/${lungL.toFixed(0)} vs mediastinum ${mediastinum.toFixed(0)}`);
     assert.ok(lungR < abdomen - 40, `image ${index}: lung ${lungR.toFixed(0)} vs abdomen ${abdomen.toFixed(0)}`);
     const ox = (k % n) * S, oy = Math.floor(k / n) * S;
-    for (let y = 0; y < S; y++) {
-      for (let x = 0; x < S; x++) {
-        const v = g[y * S + x]!, o = ((oy + y) * W + ox + x) * 3;
-        rgb[o] = v; rgb[o + 1] = v; rgb[o + 2] = v;
-      }
-    }
-    for (const l of im.lesions) {
-      const c = CLASS_COLOURS[l.className]!;
-      const [bx, by, bw, bh] = l.bbox.map((v) => Math.round(v)) as [number, number, number, number];
-      const put = (x: number, y: number) => {
-        if (x < 0 || y < 0 || x >= S || y >= S) return;
-        const o = ((oy + y) * W + ox + x) * 3;
-        rgb[o] = c[0]; rgb[o + 1] = c[1]; rgb[o + 2] = c[2];
-      };
-      // Dashed box (the lesion stays visible through it) and a cross at the click.
-      for (let x = bx; x <= bx + bw; x++) if ((x >> 2) % 2 === 0) { put(x, by); put(x, by + bh); }
-      for (let y = by; y <= by + bh; y++) if ((y >> 2) % 2 === 0) { put(bx, y); put(bx + bw, y); }
-      const [px, py] = l.point.map((v) => Math.round(v)) as [number, number];
-      for (let d = -3; d <= 3; d++) { put(px + d, py); put(px, py + d); }
-    }
+    for (let y = 0; y < S; y++) grey.set(g.subarray(y * S, (y + 1) * S), (oy + y) * W + ox);
+    overlays.push({ ox, oy, lesions: im.lesions });
   });
   const dir = join(ROOT, 'artifacts');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'phantom-grid.png'), encode({ width: W, height: W, data: rgb, channels: 3, depth: 8 }));
+  writeFileSync(join(dir, 'phantom-grid.png'), encode({ width: W, height: W, data: withOverlays(grey, W, 1, overlays), channels: 3, depth: 8 }));
   // A 2:1 reduced copy for the README figure (docs/images/phantom-grid.png is a copy of this file).
-  const H = W / 2, small = new Uint8Array(H * H * 3);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < H; x++) {
-      for (let c = 0; c < 3; c++) {
-        const at = (yy: number, xx: number) => rgb[(yy * W + xx) * 3 + c]!;
-        small[(y * H + x) * 3 + c] = (at(2 * y, 2 * x) + at(2 * y, 2 * x + 1) + at(2 * y + 1, 2 * x) + at(2 * y + 1, 2 * x + 1) + 2) >> 2;
-      }
+  writeFileSync(join(dir, 'phantom-grid-small.png'), encode({ width: W / 2, height: W / 2, data: withOverlays(grey, W, 2, overlays), channels: 3, depth: 8 }, { zlib: { level: 9 } }));
+});
+
+/** The grey grid reduced by `scale`, in RGB, with each lesion's box (dashed) and click (cross) in its class colour. */
+function withOverlays(grey: Uint8Array, W: number, scale: number, overlays: { ox: number; oy: number; lesions: PhantomImage['lesions'] }[]): Uint8Array {
+  const w = W / scale, rgb = new Uint8Array(w * w * 3);
+  for (let y = 0; y < w; y++) {
+    for (let x = 0; x < w; x++) {
+      let sum = 0;
+      for (let dy = 0; dy < scale; dy++) for (let dx = 0; dx < scale; dx++) sum += grey[(y * scale + dy) * W + x * scale + dx]!;
+      const v = Math.round(sum / (scale * scale)), o = (y * w + x) * 3;
+      rgb[o] = v; rgb[o + 1] = v; rgb[o + 2] = v;
     }
   }
-  writeFileSync(join(dir, 'phantom-grid-small.png'), encode({ width: H, height: H, data: small, channels: 3, depth: 8 }, { zlib: { level: 9 } }));
-});
+  for (const { ox, oy, lesions } of overlays) {
+    const tile = (W / 4) / scale;
+    for (const l of lesions) {
+      const c = CLASS_COLOURS[l.className]!;
+      const put = (x: number, y: number) => {
+        if (x < 0 || y < 0 || x >= tile || y >= tile) return;
+        const o = ((oy / scale + y) * w + ox / scale + x) * 3;
+        rgb[o] = c[0]; rgb[o + 1] = c[1]; rgb[o + 2] = c[2];
+      };
+      const [bx, by, bw, bh] = l.bbox.map((v) => Math.round(v / scale)) as [number, number, number, number];
+      // Dashed box (the lesion stays visible through it) and a cross at the click.
+      for (let x = bx; x <= bx + bw; x++) if ((x >> 2) % 2 === 0) { put(x, by); put(x, by + bh); }
+      for (let y = by; y <= by + bh; y++) if ((y >> 2) % 2 === 0) { put(bx, y); put(bx + bw, y); }
+      const [px, py] = l.point.map((v) => Math.round(v / scale)) as [number, number];
+      for (let d = -3; d <= 3; d++) { put(px + d, py); put(px, py + d); }
+    }
+  }
+  return rgb;
+}
 
 test('lesions are visible where their box is and nowhere else (render with vs without lesions)', () => {
   const S = 256;
