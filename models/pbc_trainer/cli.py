@@ -38,8 +38,9 @@ def _add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dim", type=int, default=128)
     p.add_argument("--dec-layers", type=int, default=3)
     p.add_argument("--enc-layers", type=int, default=2)
-    p.add_argument("--no-point-feat", dest="point_feat", action="store_false",
-                   help="queries without the feature sampled at the point (plain Point DETR query)")
+    p.add_argument("--point-feat", action="store_true",
+                   help="add the encoder feature sampled at the point (GridSample) to the query content "
+                        "(default off: PBC's plain Point DETR query)")
 
 
 def main(argv=None) -> int:

@@ -31,7 +31,7 @@ class ModelConfig:
     dec_layers: int = 3
     ffn: int = 256
     widths: Tuple[int, ...] = (24, 32, 64, 128)
-    point_feat: bool = True  # add the encoder feature bilinearly sampled at the point to the query content
+    point_feat: bool = False  # add the encoder feature bilinearly sampled at the point to the query content
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -234,7 +234,7 @@ class TrainSpec:
     dim: int = 128
     dec_layers: int = 3
     enc_layers: int = 2
-    point_feat: bool = True
+    point_feat: bool = False
 
     def to_dict(self):
         return dict(self.__dict__)

@@ -82,3 +82,25 @@ class TrainingTest(TempDirTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class EvidenceSplitTest(TempDirTest):
+    def test_split_pool_hides_boxes_of_point_images(self):
+        from pbc_trainer.evidence import split_pool
+
+        d = make_synthetic_export(os.path.join(self.tmp, "ds"), n_train=10, n_val=2, size=48, box_ratio=1.0)
+        data = load_pbc_export(d, image_size=32)
+        pool = data.train_box
+        box, point = split_pool(pool, 0.2, seed=3)
+        self.assertEqual((len(box), len(point)), (2, 8))
+        ids = {r.image_id for r in pool}
+        for r in point:
+            self.assertIsNone(r.boxes)
+            orig = next(p for p in pool if p.image_id == r.image_id)
+            inside = (r.points[:, 0] >= orig.boxes[:, 0]) & (r.points[:, 0] <= orig.boxes[:, 2]) & \
+                     (r.points[:, 1] >= orig.boxes[:, 1]) & (r.points[:, 1] <= orig.boxes[:, 3])
+            self.assertTrue(inside.all())
+        self.assertTrue(all(p.boxes is not None for p in pool))  # the pool itself is untouched
+        self.assertEqual({r.image_id for r in box + point}, ids)
+        box2, _ = split_pool(pool, 0.2, seed=3)
+        self.assertEqual([r.image_id for r in box2], [r.image_id for r in box])  # seeded
