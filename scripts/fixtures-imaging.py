@@ -101,6 +101,45 @@ ds_g.PixelData = (px | 0x8000).astype(np.uint16).tobytes()  # BitsStored 15: bit
 ds_g.save_as(p('rg1_highbit_garbage.dcm'))
 add('rg1_highbit_garbage.dcm', '1.2.840.10008.1.2.1', True, 'rg1_explicit_le.dcm', 'bit 15 set everywhere; BitsStored 15')
 
+# LUT-driven grey levels on a 1024x1024 crop (12-bit): a Modality LUT Sequence, a VOI LUT Sequence, and a
+# LINEAR_EXACT window. The reference maps them with pydicom's own apply_modality_lut / apply_voi_lut.
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+crop = (px[400:1424, 400:1424] >> 3).astype(np.uint16)
+def crop_ds():
+    d = pydicom.dcmread(p('rg1_explicit_le.dcm'))
+    d.Rows, d.Columns = 1024, 1024
+    d.BitsStored, d.HighBit = 12, 11
+    d.PixelData = crop.tobytes()
+    d.PhotometricInterpretation = 'MONOCHROME2'
+    for k in ('WindowCenter', 'WindowWidth', 'RescaleSlope', 'RescaleIntercept', 'VOILUTFunction'):
+        if k in d:
+            delattr(d, k)
+    return d
+dm = crop_ds()
+item = Dataset()
+item.add_new(0x00283002, 'US', [4096, 0, 16])  # LUTDescriptor, VR fixed (US or SS)
+item.ModalityLUTType = 'US'
+item.add_new(0x00283006, 'US', [int(round(65535 * (i / 4095) ** 0.5)) for i in range(4096)])  # LUTData: a non-linear curve
+dm.ModalityLUTSequence = Sequence([item])
+dm.WindowCenter, dm.WindowWidth = 40000, 30000
+dm.save_as(p('rg1_modality_lut.dcm'))
+add('rg1_modality_lut.dcm', '1.2.840.10008.1.2.1', True, 'rg1_modality_lut.dcm')
+dv = crop_ds()
+vitem = Dataset()
+vitem.add_new(0x00283002, 'US', [3000, 500, 10])  # entries, first mapped stored value, bits
+vitem.add_new(0x00283006, 'US', [int(round(1023 * (i / 2999) ** 2)) for i in range(3000)])
+vitem.LUTExplanation = 'GAMMA2'
+dv.VOILUTSequence = Sequence([vitem])
+dv.save_as(p('rg1_voi_lut.dcm'))
+add('rg1_voi_lut.dcm', '1.2.840.10008.1.2.1', True, 'rg1_voi_lut.dcm')
+de = crop_ds()
+de.WindowCenter, de.WindowWidth = 1500, 1200
+de.VOILUTFunction = 'LINEAR_EXACT'
+de.PhotometricInterpretation = 'MONOCHROME1'
+de.save_as(p('rg1_linear_exact.dcm'))
+add('rg1_linear_exact.dcm', '1.2.840.10008.1.2.1', True, 'rg1_linear_exact.dcm')
+
 # A 2.5k x 3k 16-bit raw image for the display-speed target (tiled from the real chest).
 big = np.zeros((3000, 2500), dtype=np.uint16)
 big[:1955, :1841] = px

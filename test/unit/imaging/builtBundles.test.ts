@@ -1,12 +1,15 @@
 /**
- * The webview decode worker (dist/webview/decodeWorker.js) in headless Chromium: the same core decoder
- * with the browser platform (codec glue imported from dist/wasm/*.mjs, DecompressionStream for deflate)
- * must give the same pixels as Node. Skips when Chromium is absent; CI has it.
+ * The built bundles, built once here (sequentially, so two test files never rebuild dist/ at once):
+ * - dist/cli.js decodes every codec family with the wasm located next to it;
+ * - the webview decode worker (dist/webview/decodeWorker.js) in headless Chromium: the same core decoder
+ *   with the browser platform (codec glue imported from dist/wasm/*.mjs, DecompressionStream for deflate)
+ *   gives the same pixels as Node. Skips when Chromium is absent; CI has it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, extname } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
@@ -18,9 +21,33 @@ const skip = !hasSharedData() ? 'shared/data absent' : !existsSync(chromium) ? '
 
 const files = ['pydicom/CT_small.dcm', 'pydicom/MR_small_jp2klossless.dcm', 'pydicom/MR_small_jpeg_ls_lossless.dcm', 'pydicom/SC_rgb_jpeg_dcmtk.dcm', 'pydicom/image_dfl.dcm', 'pydicom/MR_small_RLE.dcm', 'pydicom/JPGExtended.dcm'];
 
+let built: string | undefined;
+function buildOnce(): void {
+  if (built === undefined) {
+    const r = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'build.mjs')], { cwd: repoRoot, encoding: 'utf8' });
+    built = r.status === 0 ? '' : `build failed: ${r.stderr}`;
+  }
+  assert.equal(built, '');
+}
+
+test('the built bundle dist/cli.js decodes every codec family with wasm located next to it', { skip: hasSharedData() ? false : 'shared/data absent', timeout: 120_000 }, () => {
+  buildOnce();
+  const cli = join(repoRoot, 'dist', 'cli.js');
+  assert.ok(existsSync(join(repoRoot, 'dist', 'wasm', 'openjpegwasm_decode.wasm')));
+  const dir = mkdtempSync(join(tmpdir(), 'pb-cli-'));
+  for (const f of ['pydicom/MR_small_jp2klossless.dcm', 'pydicom/MR_small_jpeg_ls_lossless.dcm', 'pydicom/SC_rgb_jpeg_dcmtk.dcm', 'pydicom/JPGExtended.dcm', 'pydicom/MR_small_RLE.dcm', 'pydicom/image_dfl.dcm', 'dicomParser/CT0012.fragmented_no_bot_jpeg_lossless.57.dcm']) {
+    const r = spawnSync(process.execPath, [cli, 'dicom', 'decode', join(corpusDir, f), '--out', join(dir, 'o.bin'), '--json'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `${f}: ${r.stderr}`);
+    const j = JSON.parse(r.stdout); // stdout must hold only the JSON (codec [INFO] logging silenced)
+    assert.ok(j.max >= j.min && j.rows > 0, f);
+  }
+  const bad = spawnSync(process.execPath, [cli, 'dicom', 'info', join(corpusDir, 'pydicom/no_meta.dcm'), '--json'], { encoding: 'utf8' });
+  assert.equal(bad.status, 1);
+  assert.equal(bad.stdout, '');
+});
+
 test('webview decode worker decodes like the host in headless Chromium', { skip, timeout: 180_000 }, async () => {
-  const build = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'build.mjs')], { cwd: repoRoot, encoding: 'utf8' });
-  assert.equal(build.status, 0, build.stderr);
+  buildOnce();
   const types: Record<string, string> = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html', '.dcm': 'application/octet-stream' };
   const server = createServer((req, res) => {
     const url = decodeURIComponent((req.url ?? '/').split('?')[0]!);
