@@ -63,7 +63,8 @@ const GAUSS = (() => {
 
 /**
  * Renders phantom `index` of dataset `seed`: a synthetic chest radiograph with its lesions and their
- * ground truth. Pure function of (seed, index, options): same inputs, same bytes, on any machine.
+ * ground truth. Pure function of (seed, index, options): same inputs, same bytes (every transcendental
+ * goes through V8's own fdlibm port, so this holds across machines for a given Node major version).
  *
  * The image is built as a "density" map (how much the body attenuates along each ray, the quantity a
  * processed radiograph displays): soft tissue minus lung air, plus bones, vessels and lesions, then

@@ -72,6 +72,7 @@ test('... and of the real NIH + RSNA tables themselves (recomputed from /work/sh
 });
 
 test('lesions sit where their class belongs', () => {
+  const ctrCardio: number[] = [], ctrNormal: number[] = [];
   for (let i = 0; i < 400; i++) {
     const g = samplePhantomGeometry(5, i, 1024);
     const a = g.anatomy;
@@ -84,12 +85,16 @@ test('lesions sit where their class belongs', () => {
       if (l.className === 'Cardiomegaly') {
         // An enlarged heart: wider than half the thorax (cardiothoracic ratio > 0.5 for most real boxes).
         const thorax = (a.lungHalfWidth[0] + a.lungHalfWidth[1]) * 1024;
-        assert.ok(w / thorax > 0.3, `cardiomegaly CTR ${(w / thorax).toFixed(2)}`);
+        ctrCardio.push(w / thorax);
         assert.ok(x < a.cx * 1024 && x + w > a.cx * 1024, 'the heart straddles the midline');
       }
       if (l.className === 'Pneumothorax') {
         assert.ok(y + h / 2 < a.domeY[l.side] * 1024, 'pneumothorax above the diaphragm');
       }
     }
+    if (!g.lesions.some((l) => l.className === 'Cardiomegaly')) ctrNormal.push((a.heart[2] - a.heart[0]) / (a.lungHalfWidth[0] + a.lungHalfWidth[1]));
   }
+  // Cardiomegaly is an enlarged heart: cardiothoracic ratio above 0.5, normal hearts below.
+  assert.ok(median(ctrCardio) > 0.55, `median CTR with cardiomegaly ${median(ctrCardio).toFixed(2)}`);
+  assert.ok(median(ctrNormal) < 0.5 && Math.max(...ctrNormal) < 0.56, `normal CTR median ${median(ctrNormal).toFixed(2)}, max ${Math.max(...ctrNormal).toFixed(2)}`);
 });
