@@ -168,10 +168,12 @@ const doc = DatasetDocument.load(${JSON.stringify(file)});
     for (const delay of [150, 400, 900]) {
       const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
       let saves = 0;
+      let killScheduled = false;
       await new Promise<void>((res) => {
         child.stdout.on('data', (b: Buffer) => {
           saves += b.length;
-          if (saves === 1) setTimeout(() => child.kill('SIGKILL'), delay % 97);
+          // Several dots can arrive in one chunk on a busy machine: schedule the kill once, on the first.
+          if (!killScheduled) { killScheduled = true; setTimeout(() => child.kill('SIGKILL'), delay % 97); }
         });
         child.on('exit', () => res());
       });
