@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import * as ort from 'onnxruntime-node';
+import { PointBoxModel } from '../../../src/core/inference/PointBoxModel';
 
 const root = join(__dirname, '..', '..', '..');
 const modelsDir = join(root, 'models');
@@ -69,6 +70,12 @@ async function checkModel(onnxPath: string, refDir: string): Promise<number> {
   assert.equal(typeof norm.mean, 'number');
   assert.equal(typeof norm.std, 'number');
   assert.ok(meta['pointbox.training'], 'training provenance');
+
+  // the extension's own loader accepts it (its contract check in src/core/inference/modelContract.ts)
+  const loaded = await PointBoxModel.load(onnxPath, { device: 'cpu' });
+  assert.equal(loaded.info.inputSize, S);
+  assert.deepEqual(loaded.info.classes, classes);
+  assert.equal(loaded.info.normalization.letterbox, 'top-left');
 
   const session = await ort.InferenceSession.create(onnxPath, { executionProviders: ['cpu'], intraOpNumThreads: 2 });
   assert.deepEqual([...session.inputNames].sort(), ['image', 'labels', 'point_mask', 'points']);
