@@ -140,6 +140,41 @@ de.PhotometricInterpretation = 'MONOCHROME1'
 de.save_as(p('rg1_linear_exact.dcm'))
 add('rg1_linear_exact.dcm', '1.2.840.10008.1.2.1', True, 'rg1_linear_exact.dcm')
 
+# Colour secondary captures (from the shared corpus' 100x100 2-frame RGB): JPEG-LS and JPEG 2000 colour,
+# native YBR_FULL, native YBR_FULL_422 and planar-configuration-1 RGB.
+sc_src = os.path.join(os.path.dirname(args.source), '..', 'dicom-corpus', 'pydicom', 'SC_rgb_rle_2frame.dcm')
+if os.path.exists(sc_src):
+    from pydicom.pixel_data_handlers.util import convert_color_space
+    run('gdcmconv', '--raw', sc_src, p('sc_rgb_le.dcm'))
+    add('sc_rgb_le.dcm', '1.2.840.10008.1.2.1', True, 'sc_rgb_le.dcm')
+    run('gdcmconv', '--jpegls', p('sc_rgb_le.dcm'), p('sc_rgb_jpegls.dcm'))
+    add('sc_rgb_jpegls.dcm', '1.2.840.10008.1.2.4.80', True, 'sc_rgb_le.dcm')
+    run('gdcmconv', '--j2k', p('sc_rgb_le.dcm'), p('sc_rgb_j2k.dcm'))
+    add('sc_rgb_j2k.dcm', '1.2.840.10008.1.2.4.90', True, 'sc_rgb_le.dcm')
+    sc = pydicom.dcmread(p('sc_rgb_le.dcm'))
+    rgb = sc.pixel_array  # (frames, rows, cols, 3)
+    ybr = convert_color_space(rgb, 'RGB', 'YBR_FULL')
+    dy = pydicom.dcmread(p('sc_rgb_le.dcm'))
+    dy.PhotometricInterpretation = 'YBR_FULL'
+    dy.PixelData = ybr.astype(np.uint8).tobytes()
+    dy.save_as(p('sc_ybr_full_le.dcm'))
+    add('sc_ybr_full_le.dcm', '1.2.840.10008.1.2.1', False, 'sc_rgb_le.dcm', 'YBR_FULL round trip: within 2 of the RGB source')
+    # 4:2:2: Y1 Y2 Cb Cr per pixel pair, chroma of the even pixel (PS3.3 C.7.6.3.1.2)
+    f, h, w, _ = ybr.shape
+    packed = np.empty((f, h, w // 2, 4), dtype=np.uint8)
+    packed[..., 0] = ybr[:, :, 0::2, 0]; packed[..., 1] = ybr[:, :, 1::2, 0]
+    packed[..., 2] = ybr[:, :, 0::2, 1]; packed[..., 3] = ybr[:, :, 0::2, 2]
+    d4 = pydicom.dcmread(p('sc_rgb_le.dcm'))
+    d4.PhotometricInterpretation = 'YBR_FULL_422'
+    d4.PixelData = packed.tobytes()
+    d4.save_as(p('sc_ybr_full_422_le.dcm'))
+    add('sc_ybr_full_422_le.dcm', '1.2.840.10008.1.2.1', False, 'sc_rgb_le.dcm', 'YBR_FULL_422: chroma subsampled')
+    dpl = pydicom.dcmread(p('sc_rgb_le.dcm'))
+    dpl.PlanarConfiguration = 1
+    dpl.PixelData = np.ascontiguousarray(rgb.transpose(0, 3, 1, 2)).astype(np.uint8).tobytes()
+    dpl.save_as(p('sc_rgb_planar_le.dcm'))
+    add('sc_rgb_planar_le.dcm', '1.2.840.10008.1.2.1', True, 'sc_rgb_le.dcm')
+
 # A 2.5k x 3k 16-bit raw image for the display-speed target (tiled from the real chest).
 big = np.zeros((3000, 2500), dtype=np.uint16)
 big[:1955, :1841] = px

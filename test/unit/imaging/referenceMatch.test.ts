@@ -58,6 +58,9 @@ test('generated RG1 chest in every transfer syntax matches pydicom+GDCM and the 
     if (e.lossless) {
       // Independent of any decoder: a lossless re-encoding must give back the source's stored values.
       assert.deepEqual(diffStats(Int32Array.from(img.data), base.stored!).maxAbs, 0, `${e.file} vs its source ${e.base}`);
+    } else if (e.file === 'sc_ybr_full_le.dcm') {
+      // RGB -> YBR_FULL (pydicom, rounded to 8 bits) -> RGB (PointBox) loses at most a couple of levels.
+      assert.ok(diffStats(Int32Array.from(img.data), base.stored!).maxAbs <= 2, `${e.file}: YBR round trip`);
     } else if (e.transferSyntaxUID === '1.2.840.10008.1.2.4.81') {
       assert.ok(diffStats(Int32Array.from(img.data), base.stored!).maxAbs <= 3, `${e.file}: near-lossless error above NEAR=3`);
     }
