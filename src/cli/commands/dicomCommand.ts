@@ -3,12 +3,14 @@ import { basename, resolve } from 'node:path';
 import type { CliCommand } from '../command';
 import { UsageError } from '../command';
 import { parseArgs, optNumber, optString, hasFlag } from '../args';
+import { readFile } from 'node:fs/promises';
 import {
-  decodeImageFile, readDicomFileInfo, toDisplay8, modalityValues, minMax, ImagingError, type DecodedImage, type ImageAttributes,
+  decodeImageFile, readDicomFileInfo, toDisplay8, modalityValues, minMax, ImagingError, isPng, isJpeg, type DecodedImage, type ImageAttributes,
 } from '../../core/imaging';
 
 const usage = `pointbox dicom info <file> [--json]
 pointbox dicom decode <file> --out <path> [--frame N] [--stage stored|modality|display] [--window C,W] [--json]
+pointbox dicom header <file> [--json] [--show-identifying]
 
 info    prints the image attributes (rows, columns, bits, photometric, transfer syntax, frames, rescale,
         window, pixel spacing) as JSON.
@@ -16,7 +18,9 @@ decode  decodes one frame (0-based, default 0) and writes its samples, interleav
           stored    little-endian int32, stored values after BitsStored masking and sign extension (default)
           modality  little-endian float32, after the Modality LUT (rescale or LUT sequence)
           display   uint8, after the VOI LUT / window (--window overrides) and MONOCHROME1 inversion
-        and prints the info JSON plus min, max (of what was written) and decodeMs.
+        and prints the info JSON plus min, max (of what was written) and decodeMs. PNG and JPEG files are
+        accepted too (their info is derived from the decoded image).
+header  prints the header summary; patient-identifying values are hidden unless --show-identifying.
 Exit code 1 with a one-line reason on bad input.`;
 
 interface InfoJson {
@@ -39,6 +43,16 @@ function infoJson(file: string, a: ImageAttributes, tsUid: string, tsName: strin
     windowCenter: a.windowCenter, windowWidth: a.windowWidth, voiLutFunction: a.voi.function,
     pixelSpacing: a.pixelSpacing, pixelSpacingSource: a.pixelSpacingSource,
     warnings,
+  };
+}
+
+/** The `info` fields for a PNG/JPEG, taken from the decoded image. */
+function rasterInfo(file: string, img: DecodedImage): InfoJson {
+  return {
+    file: basename(file), rows: img.height, columns: img.width, samplesPerPixel: img.samplesPerPixel, bitsAllocated: img.bitsAllocated,
+    bitsStored: img.bitsStored, pixelRepresentation: 0, photometricInterpretation: img.photometric, transferSyntaxUID: '', transferSyntax: img.source.toUpperCase(),
+    frames: 1, rescaleSlope: 1, rescaleIntercept: 0, windowCenter: null, windowWidth: null, voiLutFunction: 'LINEAR',
+    pixelSpacing: null, pixelSpacingSource: null, warnings: img.warnings,
   };
 }
 
@@ -71,8 +85,8 @@ export const dicomCommand: CliCommand = {
   usage,
   async run(args, io) {
     const [sub, ...rest] = args;
-    if (sub !== 'info' && sub !== 'decode') throw new UsageError(sub ? `unknown subcommand '${sub}'` : 'missing subcommand (info or decode)');
-    const p = parseArgs(rest, { values: ['out', 'frame', 'stage', 'window'], flags: ['json'] });
+    if (sub !== 'info' && sub !== 'decode' && sub !== 'header') throw new UsageError(sub ? `unknown subcommand '${sub}'` : 'missing subcommand (info, decode or header)');
+    const p = parseArgs(rest, { values: ['out', 'frame', 'stage', 'window'], flags: ['json', 'show-identifying'] });
     const file = p.positionals[0];
     if (!file || p.positionals.length > 1) throw new UsageError('expected exactly one <file>');
     const path = resolve(io.cwd, file);
@@ -87,6 +101,24 @@ export const dicomCommand: CliCommand = {
       if (!Number.isInteger(frame) || frame < 0) throw new UsageError(`--frame must be a non-negative integer, got ${frame}`);
     }
     try {
+      if (sub === 'header') {
+        const img = await decodeImageFile(path, { frame: 0 });
+        const show = hasFlag(p, 'show-identifying');
+        const entries = (img.header ?? []).map((e) => ({ ...e, value: e.identifying && !show ? '(hidden)' : e.value }));
+        if (hasFlag(p, 'json')) io.out(JSON.stringify(entries) + '\n');
+        else for (const e of entries) io.out(`${e.tag} ${e.keyword.padEnd(28)} ${e.value}\n`);
+        return 0;
+      }
+      if (sub === 'decode') {
+        const head = await readFile(path).then((b) => b.subarray(0, 16), () => new Uint8Array(0));
+        if (isPng(head) || isJpeg(head)) {
+          const img = await decodeImageFile(path);
+          const { bytes, min, max } = stageBytes(img, stage, window);
+          await writeFile(resolve(io.cwd, out!), bytes);
+          io.out(JSON.stringify({ ...rasterInfo(path, img), frame: 0, stage, min, max, decodeMs: Math.round(img.decodeMs * 100) / 100 }) + '\n');
+          return 0;
+        }
+      }
       const { parsed, attributes } = await readDicomFileInfo(path);
       const warnings = [...parsed.warnings, ...attributes.warnings];
       const info = infoJson(path, attributes, parsed.transferSyntax.uid, parsed.transferSyntax.name, warnings);

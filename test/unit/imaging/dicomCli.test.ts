@@ -63,3 +63,21 @@ test('dicom decode: bad input exits 1 with one line; bad usage exits 2', { skip 
   const c3 = capture();
   assert.equal(await runCli(['dicom', 'decode', 'f.dcm', '--stage', 'nope', '--out', 'x'], c3.io), 2);
 });
+
+test('dicom header hides identifying values unless asked; decode accepts PNG', { skip }, async () => {
+  const c = capture();
+  assert.equal(await runCli(['dicom', 'header', join(corpusDir, 'pydicom/CT_small.dcm'), '--json'], c.io), 0, c.err);
+  const hidden = JSON.parse(c.out) as { keyword: string; value: string }[];
+  assert.equal(hidden.find((e) => e.keyword === 'PatientName')?.value, '(hidden)');
+  assert.equal(hidden.find((e) => e.keyword === 'Modality')?.value, 'CT');
+  const c2 = capture();
+  assert.equal(await runCli(['dicom', 'header', join(corpusDir, 'pydicom/CT_small.dcm'), '--json', '--show-identifying'], c2.io), 0);
+  assert.equal((JSON.parse(c2.out) as { keyword: string; value: string }[]).find((e) => e.keyword === 'PatientName')?.value, 'CompressedSamples^CT1');
+  const png = join(corpusDir, '..', 'cxr-png', 'images', '00000100_000.png');
+  const out = join(mkdtempSync(join(tmpdir(), 'pb-cli-')), 'p.bin');
+  const c3 = capture();
+  assert.equal(await runCli(['dicom', 'decode', png, '--out', out, '--stage', 'display', '--json'], c3.io), 0, c3.err);
+  const j = JSON.parse(c3.out);
+  assert.deepEqual([j.rows, j.columns, j.samplesPerPixel, j.transferSyntax], [1024, 1024, 3, 'PNG']);
+  assert.equal(readFileSync(out).length, 1024 * 1024 * 3);
+});
