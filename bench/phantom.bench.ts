@@ -6,7 +6,7 @@
  * section to stdout; progress goes to stderr. PHANTOM_BENCH_QUICK=1 runs a tenth of the sizes.
  */
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generatePhantomDataset } from '../src/core/phantom/generatePhantomDataset';
 import { generatePhantomImage } from '../src/core/phantom/generatePhantomImage';
@@ -16,13 +16,18 @@ const quick = process.env.PHANTOM_BENCH_QUICK === '1';
 const log = (s: string) => process.stderr.write(s + '\n');
 const work = mkdtempSync(join(tmpdir(), 'pb-bench-phantom-'));
 
-interface Row { what: string; images: number; size: number; seconds: number; perSec: number; target: string; floorSec?: number; ok?: boolean }
+interface Row { what: string; images: number; size: number; seconds: number; cpuSec: number; load: number; perSec: number; target: string; floorSec?: number; ok?: boolean }
 
 async function run(what: string, images: number, size: number, format: 'dicom' | 'png', targetSec: number | undefined, targetText: string): Promise<Row> {
   const out = join(work, `${size}-${images}-${format}`);
   log(`${what}: ${images} x ${size}px ${format} ...`);
+  const load = loadavg()[0]!;
+  // process.cpuUsage covers every thread of the process, workers included.
+  const cpu0 = process.cpuUsage();
   const r = await generatePhantomDataset({ out, images, seed: 1, size, format });
   const seconds = r.ms / 1000;
+  const cu = process.cpuUsage(cpu0);
+  const cpuSec = (cu.user + cu.system) / 1e6;
   // Floor: the same number of files of the same size written with writeFileSync, nothing generated.
   const one = encodePhantomDicom(generatePhantomImage(1, 0, { size }), 1, 0);
   const floorDir = join(work, 'floor');
@@ -32,11 +37,12 @@ async function run(what: string, images: number, size: number, format: 'dicom' |
   const floorSec = (performance.now() - t) / 1000;
   rmSync(out, { recursive: true, force: true });
   rmSync(floorDir, { recursive: true, force: true });
-  return { what, images, size, seconds, perSec: images / seconds, target: targetText, floorSec, ok: targetSec === undefined ? undefined : seconds * (quick ? 10 : 1) <= targetSec };
+  return { what, images, size, seconds, cpuSec, load, perSec: images / seconds, target: targetText, floorSec, ok: targetSec === undefined ? undefined : seconds * (quick ? 10 : 1) <= targetSec };
 }
 
 async function main(): Promise<void> {
   const k = quick ? 10 : 1;
+  const cores = availableParallelism();
   const rows: Row[] = [];
   // Single-thread render cost per image (no I/O), the unit everything else scales from.
   const t0 = performance.now();
@@ -55,9 +61,12 @@ async function main(): Promise<void> {
     '',
     `Single-thread render of one 1024x1024 phantom (no encoding, no I/O): **${renderMs.toFixed(0)} ms**.`,
     '',
-    '| run | images | size | seconds | images/s | target | within target | floor (write only) s | PointBox / floor time |',
-    '|---|---:|---:|---:|---:|---|---|---:|---:|',
-    ...rows.map((r) => `| ${r.what} | ${r.images} | ${r.size} | ${r.seconds.toFixed(1)} | ${r.perSec.toFixed(1)} | ${r.target} | ${r.ok === undefined ? '-' : r.ok ? 'yes' : '**no**'} | ${r.floorSec!.toFixed(1)} | ${(r.seconds / r.floorSec!).toFixed(1)}x |`),
+    'CPU s is the whole process (all worker threads); "CPU s / cores" is the wall time the run would take on an otherwise idle machine ' +
+      '(the load column is the 1-minute load average when the run started: other work shares the cores).',
+    '',
+    '| run | images | size | seconds | images/s | target | within target | CPU s | CPU s / cores | load | floor (write only) s | PointBox / floor time |',
+    '|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.what} | ${r.images} | ${r.size} | ${r.seconds.toFixed(1)} | ${r.perSec.toFixed(1)} | ${r.target} | ${r.ok === undefined ? '-' : r.ok ? 'yes' : '**no**'} | ${r.cpuSec.toFixed(1)} | ${(r.cpuSec / cores).toFixed(1)} | ${r.load.toFixed(1)} | ${r.floorSec!.toFixed(1)} | ${(r.seconds / r.floorSec!).toFixed(1)}x |`),
   ];
   process.stdout.write(lines.join('\n') + '\n');
 }
