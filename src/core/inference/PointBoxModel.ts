@@ -11,6 +11,11 @@ import { readOnnxMetadata } from './readOnnxMetadata';
 import { checkModelContract, type PointBoxModelInfo, type TensorInfo } from './modelContract';
 import { providerFixHint, providerPlan, type DevicePreference } from './executionProviders';
 
+// onnxruntime prints a red error line to stderr for every provider it cannot load (e.g. CUDA libraries
+// absent), which `auto` tries on purpose. Failures still reach us as exceptions, which we report with a
+// reason and a fix, so its own logger only speaks for fatal errors.
+ort.env.logLevel = 'fatal';
+
 export interface LoadOptions {
   device?: DevicePreference;
   /** onnxruntime intra-op threads; 0 or undefined = onnxruntime's default (all cores). */
