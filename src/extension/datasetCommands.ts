@@ -15,6 +15,7 @@ import { serializeDataset } from '../core/dataset/datasetJson';
 import { writeFileAtomic } from '../core/dataset/writeFileAtomic';
 import { formatProblem } from '../core/dataset/DatasetError';
 import { exportCoco } from '../core/dataset/exportCoco';
+import { splitDataset, type SplitOptions } from '../core/dataset/splitDataset';
 import type { ImportResult } from '../core/dataset/DatasetBuilder';
 import type { ReviewState } from '../core/dataset/schema';
 import type { DatasetSessions } from './DatasetSessions';
@@ -118,6 +119,30 @@ export function registerDatasetCommands(d: DatasetCommandDeps): void {
     log.info(msg);
     void vscode.window.showInformationMessage(`PointBox: ${msg}`);
     return r.files.map((f) => f.file);
+  });
+
+  register('pointbox.splitDataset', async (n?: DatasetsNode, opts?: Partial<SplitOptions>) => {
+    const t = target(n);
+    const s = t && sessions.get(t.uri);
+    if (!s) throw new Error('no dataset selected');
+    let o: SplitOptions;
+    if (opts?.val !== undefined && opts.boxRatio !== undefined) o = { val: opts.val, boxRatio: opts.boxRatio, seed: opts.seed ?? 0, test: opts.test ?? 0, pointRegion: opts.pointRegion ?? 'box' };
+    else {
+      const num = async (title: string, value: string, lo: number, hi: number) => {
+        const v = await vscode.window.showInputBox({ title, value, validateInput: (x) => (Number.isFinite(Number(x)) && Number(x) >= lo && Number(x) <= hi ? undefined : `a number from ${lo} to ${hi}`) });
+        return v === undefined ? undefined : Number(v);
+      };
+      const val = await num('Validation fraction (PBC: 0.2)', '0.2', 0, 0.9); if (val === undefined) return undefined;
+      const test = await num('Test fraction', '0', 0, 0.9); if (test === undefined) return undefined;
+      const boxRatio = await num('Box ratio: share of train images that keep boxes (PBC: 0.05-0.5)', '0.2', 0, 1); if (boxRatio === undefined) return undefined;
+      const seed = await num('Seed', '0', 0, 2 ** 31); if (seed === undefined) return undefined;
+      const region = await vscode.window.showQuickPick([{ label: 'box', detail: 'points uniform in the box (RSNA protocol)' }, { label: 'center-2/3', detail: 'points in the central 2/3 of the box (VinDr protocol)' }], { title: 'Where points are sampled' });
+      if (!region) return undefined;
+      o = { val, test, boxRatio, seed, pointRegion: region.label as SplitOptions['pointRegion'] };
+    }
+    const summary = s.doc.bulkEdit(`Split (val ${o.val}, box ratio ${o.boxRatio}, seed ${o.seed})`, (draft) => splitDataset(draft, o));
+    log.info(`${s.name}: split ${JSON.stringify(summary)}`);
+    return summary;
   });
 
   register('pointbox.filterByClass', async (n?: DatasetsNode, categoryNames?: string[]) => {

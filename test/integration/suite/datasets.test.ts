@@ -148,3 +148,30 @@ describe('Point->box model in the real extension host', function () {
     assert.match(r.error, /wrong-input-name\.onnx does not fit the PointBox model contract/);
   });
 });
+
+describe('Import and export from the UI commands', function () {
+  this.timeout(120_000);
+  const shared = path.resolve(repoRoot, '..', 'shared', 'data', 'cxr-png');
+
+  it('imports the real NIH box list with its PNGs, opens it, and exports the PBC layout', async function () {
+    if (!fs.existsSync(shared)) { console.log(`skipped: ${shared} is absent (CI has it)`); this.skip(); }
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pointbox-it-imp-')), 'nih.pointbox.json');
+    const r: any = await vscode.commands.executeCommand('pointbox.importDataset', 'nih', {
+      bbox: path.join(shared, 'annotations', 'nih_BBox_List_2017.csv'), images: path.join(shared, 'images'), out,
+    });
+    assert.equal(r, vscode.Uri.file(out).toString(), JSON.stringify(r));
+    const data = JSON.parse(fs.readFileSync(out, 'utf8'));
+    assert.equal(data.annotations.length, 984);
+    const a = await api();
+    const roots = await a.datasetTree();
+    const root = roots.find((x: any) => x.node.uri.fsPath === out);
+    assert.ok(root, 'the imported dataset is open in the view');
+    assert.match(root.description, /880 images/);
+    const exportDir = path.join(path.dirname(out), 'pbc');
+    await vscode.commands.executeCommand('pointbox.splitDataset', { uri: vscode.Uri.file(out) }, { val: 0.2, boxRatio: 0.2, seed: 0 });
+    const files: any = await vscode.commands.executeCommand('pointbox.exportDataset', { uri: vscode.Uri.file(out) }, 'pbc', exportDir);
+    assert.ok(Array.isArray(files) && files.some((f: string) => f.endsWith('instances_train_box.json')), JSON.stringify(files));
+    const box = JSON.parse(fs.readFileSync(path.join(exportDir, 'annotations', 'instances_train_box.json'), 'utf8'));
+    assert.ok(box.annotations.length > 0 && box.annotations.every((x: any) => Array.isArray(x.point)));
+  });
+});
