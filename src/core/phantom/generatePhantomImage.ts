@@ -93,6 +93,7 @@ export function generatePhantomImage(seed: number, index: number, opts: PhantomI
   }
   const cardio = geom.lesions.find((l) => l.className === 'Cardiomegaly');
   composeSoftTissue(D, air, V, S, an, rng, cardio, ptxMask);
+  drawBronchi(D, S, an);
   drawBones(D, air, S, an, rng);
   for (const l of geom.lesions) renderLesion(D, air, S, l, ptxMask);
   blur5(D, S, tmp);
@@ -311,9 +312,13 @@ function composeSoftTissue(D: Float32Array, air: Float32Array, V: Float32Array, 
 /** Lung vessels: branching trees from each hilum, stamped with max() so branch joints do not double up. */
 function drawVessels(V: Float32Array, S: number, an: PhantomAnatomy, rng: PhantomRng): void {
   const p = an.p;
-  const hila: [number, number, number][] = [[p.cx - 0.085 * p.size, p.apexY + 0.27, 0], [p.cx + 0.075 * p.size, p.apexY + 0.25, 1]];
+  const hila: [number, number, number][] = [[p.cx - 0.1 * p.size, p.apexY + 0.27, 0], [p.cx + 0.09 * p.size, p.apexY + 0.25, 1]];
   for (const [hu, hv, side] of hila) {
     const [hx, hy] = an.toImage(hu, hv);
+    // Hilar shadows: the pulmonary artery trunks (descending and upper-lobe), thick and short.
+    const out = side === 0 ? -1 : 1;
+    stampSegment(V, S, hx * S, hy * S, (hx + out * 0.02) * S, (hy + 0.1) * S, 0.011 * S, 0.13);
+    stampSegment(V, S, hx * S, hy * S, (hx + out * 0.025) * S, (hy - 0.06) * S, 0.008 * S, 0.1);
     const roots = 5;
     for (let r = 0; r < roots; r++) {
       // Fan from up-and-out to down-and-out (image angles, y down).
@@ -337,6 +342,33 @@ function drawVessels(V: Float32Array, S: number, an: PhantomAnatomy, rng: Phanto
     for (let k = 0; k < n; k++) {
       const spread = (n === 3 ? (k - 1) * 0.5 : (k - 0.5) * rng.range(0.5, 0.9)) + rng.range(-0.25, 0.25);
       branch(x2, y2, ang + spread, len * rng.range(0.72, 0.9), rad * rng.range(0.7, 0.8), depth + 1);
+    }
+  }
+}
+
+/** Main bronchi: air columns from the carina, the left one longer and more horizontal. */
+function drawBronchi(D: Float32Array, S: number, an: PhantomAnatomy): void {
+  const p = an.p;
+  const [cx, cy] = an.toImage(p.cx, p.apexY + 0.17);
+  for (const [du, dv] of [[-0.045, 0.05], [0.06, 0.045]] as const) {
+    const [ex, ey] = an.toImage(p.cx + du * p.size, p.apexY + 0.17 + dv);
+    carveSegment(D, S, cx * S, cy * S, ex * S, ey * S, 0.011 * S, 0.035);
+  }
+}
+
+/** Subtracts a tube's projection (an air column) along a segment. */
+function carveSegment(D: Float32Array, S: number, x1: number, y1: number, x2: number, y2: number, rad: number, amp: number): void {
+  const r = Math.max(1, rad), r2 = r * r;
+  const xa = Math.max(0, Math.floor(Math.min(x1, x2) - r)), xb = Math.min(S - 1, Math.ceil(Math.max(x1, x2) + r));
+  const ya = Math.max(0, Math.floor(Math.min(y1, y2) - r)), yb = Math.min(S - 1, Math.ceil(Math.max(y1, y2) + r));
+  const dx = x2 - x1, dy = y2 - y1, l2 = dx * dx + dy * dy || 1;
+  for (let y = ya; y <= yb; y++) {
+    for (let x = xa; x <= xb; x++) {
+      const px = x + 0.5 - x1, py = y + 0.5 - y1;
+      let t = (px * dx + py * dy) / l2;
+      t = t < 0 ? 0 : t > 1 ? 1 : t;
+      const ex = px - t * dx, ey = py - t * dy, e2 = ex * ex + ey * ey;
+      if (e2 < r2) D[y * S + x] = D[y * S + x]! - amp * Math.sqrt(1 - e2 / r2) * Math.min(1, t * 8, (1 - t) * 8 + 0.3);
     }
   }
 }

@@ -50,13 +50,13 @@ export function renderLesion(D: Float32Array, air: Float32Array, S: number, l: P
         case 'Infiltrate': {
           // Patchy, ill-defined opacity.
           const q = superEllipse(ex, ey);
-          if (q < 1) dd = 0.2 * (1 - q) * (0.3 + 0.7 * noise.at(lx, b));
+          if (q < 1) dd = 0.34 * Math.sqrt(1 - q) * (0.3 + 0.7 * noise.at(lx, b));
           break;
         }
         case 'Pneumonia': {
           // Airspace consolidation: denser and more confluent than an infiltrate.
           const q = superEllipse(ex, ey);
-          if (q < 1) dd = 0.27 * Math.sqrt(1 - q) * (0.5 + 0.5 * noise.at(lx, b));
+          if (q < 1) dd = 0.4 * Math.sqrt(1 - q) * (0.55 + 0.45 * noise.at(lx, b));
           break;
         }
         case 'Atelectasis': {

@@ -93,11 +93,17 @@ export function sampleLesion(rng: PhantomRng, anatomy: PhantomAnatomy, cls: Phan
     // Parenchymal lesions: real centre marginals, re-drawn until the centre is in a lung (and not on top of
     // another lesion); after 12 tries, pulled to the middle of the nearer lung.
     let cx = 0, cy = 0, ok = false;
+    const [hcx, hcy] = anatomy.toImage((p.heart[0] + p.heart[2]) / 2, (p.heart[1] + p.heart[3]) / 2);
+    const hw = (p.heart[2] - p.heart[0]) * size, hh = (p.heart[3] - p.heart[1]) * size;
+    const heartBox: CocoBox = [hcx * size - hw / 2, hcy * size - hh / 2, hw, hh];
     for (let t = 0; t < 12 && !ok; t++) {
       cx = sampleQuantile(lv, st.quantiles.cx, rng.next()) * k;
       cy = sampleQuantile(lv, st.quantiles.cy, rng.next()) * k;
       const [ua, va] = anatomy.toAnatomy(cx / size, cy / size);
-      ok = anatomy.lungMask(ua, va) > 0.5 && !others.some((o) => Math.abs(o.bbox[0] + o.bbox[2] / 2 - cx) < (o.bbox[2] + w) / 3 && Math.abs(o.bbox[1] + o.bbox[3] / 2 - cy) < (o.bbox[3] + h) / 3);
+      // In aerated lung: not behind the heart (where an opacity would hardly show), not on another lesion.
+      ok = anatomy.lungMask(ua, va) > 0.5 && !inEllipse(heartBox, cx, cy) &&
+        !others.some((o) => o.className === 'Cardiomegaly' ? inEllipse(o.bbox, cx, cy)
+          : Math.abs(o.bbox[0] + o.bbox[2] / 2 - cx) < (o.bbox[2] + w) / 3 && Math.abs(o.bbox[1] + o.bbox[3] / 2 - cy) < (o.bbox[3] + h) / 3);
     }
     if (!ok) {
       const s = anatomy.sideOf(anatomy.toAnatomy(cx / size, cy / size)[0]);
@@ -116,6 +122,12 @@ export function sampleLesion(rng: PhantomRng, anatomy: PhantomAnatomy, cls: Phan
   y0 = Math.min(Math.max(1, y0), size - 1 - hc);
   const bbox: CocoBox = [round2(x0), round2(y0), round2(wc), round2(hc)];
   return { className: cls, bbox, point: clickFor(cls, bbox, side, rng), side, shapeSeed };
+}
+
+/** Inside the ellipse inscribed in a box? (The heart silhouette, approximately.) */
+function inEllipse([x, y, w, h]: CocoBox, px: number, py: number): boolean {
+  const ex = (px - x - w / 2) / (w / 2), ey = (py - y - h / 2) / (h / 2);
+  return ex * ex + ey * ey < 1;
 }
 
 function round2(v: number): number {
