@@ -83,8 +83,9 @@ export function sampleLesion(rng: PhantomRng, anatomy: PhantomAnatomy, cls: Phan
   } else if (cls === 'Pneumothorax') {
     // Air collects along the lateral/apical pleura: the box's lateral edge is the chest wall.
     const cyReal = sampleQuantile(lv, st.quantiles.cy, rng.next()) * k;
-    let v = Math.max(p.apexY * size + h / 2, cyReal) / size;
-    v = Math.min(v, p.domeY[side] - 0.04 - h / 2 / size);
+    // Between the apex and the diaphragm; a box taller than that hemithorax starts at the apex.
+    let v = Math.min(cyReal / size, p.domeY[side] - 0.04 - h / 2 / size);
+    v = Math.max(v, p.apexY + h / 2 / size);
     const d = anatomy.lateral(side, v) + 0.005;
     const [ex, ey] = anatomy.toImage(side === 0 ? p.cx - d : p.cx + d, v);
     x0 = side === 0 ? ex * size : ex * size - w;
