@@ -17,7 +17,7 @@ import torch
 
 from . import CONTRACT_VERSION, __version__
 from .data import NORMALIZATION
-from .model import ModelConfig, PointDETR, count_params
+from .model import ModelConfig, PointDETR, count_flops, count_params
 
 OPSET = 17  # LayerNormalization is a single op from opset 17; onnxruntime 1.30 runs it
 
@@ -168,6 +168,7 @@ def export_onnx(checkpoint: str, out: str, reference_dir: Optional[str] = None, 
         "pointbox.outputs": json.dumps({"boxes": "x1,y1,x2,y2 in [0,1] of the model input; 0 for padded points",
                                         "scores": "predicted IoU of the box with the true box, [0,1]; 0 for padded points"}),
         "pointbox.model": json.dumps({"arch": "PointDETR-compact", "config": cfg.to_dict(), "params": count_params(model),
+                                      "flops_per_image_3_points": count_flops(cfg, 3),
                                       "trainer": f"pbc_trainer {__version__}"}),
         "pointbox.training": json.dumps(provenance),
     }

@@ -234,3 +234,25 @@ def build_model(cfg: ModelConfig) -> PointDETR:
 def checkpoint_payload(model: nn.Module, cfg: ModelConfig, classes: List[str], extra: Dict) -> Dict:
     m = model.module if hasattr(model, "module") else model
     return {"model": m.state_dict(), "config": cfg.to_dict(), "classes": classes, **extra}
+
+
+def count_flops(cfg: ModelConfig, n_points: int = 3) -> int:
+    """Multiply-adds x 2 of one image with n_points points (convs, linears, attention matmuls)."""
+    m = PointDETR(cfg).eval()
+    total = [0]
+    hooks = []
+    for mod in m.modules():
+        if isinstance(mod, nn.Conv2d):
+            hooks.append(mod.register_forward_hook(lambda mod, i, o: total.__setitem__(
+                0, total[0] + 2 * o.numel() * mod.in_channels * mod.kernel_size[0] * mod.kernel_size[1] // mod.groups)))
+        elif isinstance(mod, nn.Linear):
+            hooks.append(mod.register_forward_hook(lambda mod, i, o: total.__setitem__(0, total[0] + 2 * o.numel() * mod.in_features)))
+    S = cfg.image_size
+    with torch.no_grad():
+        m(torch.zeros(1, 1, S, S), torch.rand(1, n_points, 2), torch.zeros(1, n_points, dtype=torch.long),
+          torch.ones(1, n_points))
+    for h in hooks:
+        h.remove()
+    L, D, N = (S // cfg.stride) ** 2, cfg.dim, n_points
+    att = cfg.enc_layers * 2 * (2 * L * L * D) + cfg.dec_layers * (2 * 2 * N * L * D + 2 * 2 * N * N * D)
+    return int(total[0] + att)
