@@ -54,6 +54,8 @@ export function encodePhantomDicom(img: PhantomImage, seed: number, index: numbe
     { tag: 0x00100040, vr: 'CS', value: 'O' },
     { tag: 0x00120062, vr: 'CS', value: 'YES' },
     { tag: 0x00180015, vr: 'CS', value: 'CHEST' },
+    // Typical chest technique: high kVp for PA, lower for bedside AP.
+    { tag: 0x00180060, vr: 'DS', value: img.view === 'PA' ? '120' : '90' },
     { tag: 0x00181164, vr: 'DS', value: spacing },
     { tag: 0x00185101, vr: 'CS', value: img.view },
     { tag: 0x0020000d, vr: 'UI', value: studyUid },
@@ -74,9 +76,11 @@ export function encodePhantomDicom(img: PhantomImage, seed: number, index: numbe
     { tag: 0x00280103, vr: 'US', value: 0 },
     { tag: 0x00281050, vr: 'DS', value: ds(img.window.center) },
     { tag: 0x00281051, vr: 'DS', value: ds(img.window.width) },
+    { tag: 0x00281055, vr: 'LO', value: 'PHANTOM HISTOGRAM 1-99.9%' },
     { tag: 0x00281052, vr: 'DS', value: '0' },
     { tag: 0x00281053, vr: 'DS', value: '1' },
     { tag: 0x00281054, vr: 'LO', value: 'US' },
+    { tag: 0x00280301, vr: 'CS', value: 'NO' },
     { tag: 0x00282110, vr: 'CS', value: '00' },
   ];
   return encodeDicomPart10({
