@@ -233,6 +233,7 @@ function composeSoftTissue(D: Float32Array, air: Float32Array, V: Float32Array, 
   const apexLo = p.apexY - 0.06;
   const vertFreq = 1 / (p.ribSpacing * 0.55);
   const gradTop = p.apexY + 0.1, gradScale = 1 / Math.max(0.1, p.domeY[0] - gradTop);
+  const armGap = 0.012, armW = 0.11 * p.size, armTop = p.apexY + 0.02, armAmp = 0.62, armNorm = 2 / armW;
   const brAmp = p.breast, brX = 0.27 * p.size, brY = p.domeY[0] - 0.02, brInv = 1 / (0.2 * p.size), brInvY = 1 / 0.2;
   for (let y = 0; y < S; y++) {
     const fy = (y + 0.5) / S - 0.5;
@@ -253,7 +254,13 @@ function composeSoftTissue(D: Float32Array, air: Float32Array, V: Float32Array, 
       const du = u - cx, d = du < 0 ? -du : du;
       // Soft tissue: thickest mid-chest; nothing outside the body (air around the patient).
       const bw = body[vi]!;
-      if (d >= bw) { D[i] = 0; air[i] = 0; continue; }
+      if (d >= bw) {
+        // Arms hanging beside the chest, with a thin band of air in the axilla gap; nothing beyond.
+        const ad = d - bw - armGap;
+        D[i] = ad > 0 && ad < armW && v > armTop ? armAmp * Math.sqrt(ad * (armW - ad)) * armNorm * ramp(v - armTop, 0.08) : 0;
+        air[i] = 0;
+        continue;
+      }
       let dens = (bodyProf[((d / bw) * 1024) | 0]! + (d < 0.125 ? 0.08 - 0.64 * d : 0)) * ramp(bw - d, 0.03);
       let di = (d * dScale) | 0; di = di > S ? S : di;
       // Lung air: product of soft edges (lateral wall, mediastinum, apex, diaphragm - the sharpest edge).

@@ -69,13 +69,13 @@ export function renderLesion(D: Float32Array, air: Float32Array, S: number, l: P
           // Dependent fluid with a meniscus: highest at the lateral wall, filling the costophrenic angle.
           // A box wider than a hemithorax is a bilateral effusion (NIH boxes some that way): two menisci.
           const m = 0.85 * Math.pow(bilateral ? 2 * Math.min(lx, 1 - lx) : a, 1.7);
-          if (b > m) dd = 0.36 * ramp(b - m, 0.1) * (0.6 + 0.4 * b);
+          if (b > m) dd = 0.36 * ramp(b - m, 0.1) * (0.6 + 0.4 * b) * ramp(a * bw, 3) * ramp((1 - b) * bh, 3);
           break;
         }
         case 'Pneumothorax': {
           // Lucent rim: more air and (see generatePhantomImage) no lung markings; a thin visceral pleural line.
           const m = ptxMask ? ptxMask[i]! : 0;
-          dd = -0.13 * m * Math.min(1, air[i]! * 3 + 0.3);
+          dd = -0.13 * m * Math.min(1, air[i]! * 3);
           const distPx = Math.abs(a - pleuralLine(b)) * bw;
           if (distPx < 1.8) dd += 0.07 * (1 - distPx / 1.8) * Math.min(1, air[i]! * 2);
           break;
@@ -85,7 +85,7 @@ export function renderLesion(D: Float32Array, air: Float32Array, S: number, l: P
       // Airspace disease and fluid replace air, so they show where there was lung; a solid mass adds tissue
       // anywhere but stands out far less over the mediastinum or the abdomen than against lung.
       if (l.className === 'Nodule' || l.className === 'Mass') dd *= 0.4 + 0.6 * Math.min(1, air[i]! * 1.6);
-      else if (l.className !== 'Pneumothorax') dd *= 0.12 + 0.88 * Math.min(1, air[i]! * 1.6);
+      else if (l.className !== 'Pneumothorax') dd *= 0.06 + 0.94 * Math.min(1, air[i]! * 1.6);
       D[i] = D[i]! + amp * dd;
     }
   }
@@ -103,12 +103,11 @@ function superEllipse(x: number, y: number): number {
 }
 
 /**
- * Where the visceral pleural line is (as a) at height b: across the whole box at the top (apical cap), then
- * running down parallel to the chest wall - the rim of air between lung and wall.
+ * Where the visceral pleural line is (as a) at height b: the air between lung and chest wall is a crescent,
+ * thin where the lung edge meets the wall at the top and bottom of the box, widest (the whole box) midway.
  */
 export function pleuralLine(b: number): number {
-  const t = 1 - b;
-  return 0.15 + 0.85 * t * t * Math.sqrt(t);
+  return 0.08 + 0.92 * Math.pow(Math.sin(Math.PI * b), 0.6);
 }
 
 /** The pneumothorax region (lateral to the visceral pleural line), 0..1 over the whole image. */

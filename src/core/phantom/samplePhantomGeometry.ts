@@ -67,6 +67,8 @@ export function sampleLesion(rng: PhantomRng, anatomy: PhantomAnatomy, cls: Phan
   const shapeSeed = rng.nextU32();
   let x0: number, y0: number;
   let side: 0 | 1 = rng.chance(st.fractionImageLeft) ? 0 : 1;
+  // Fluid and free air on the same side would be a hydropneumothorax, not two findings: use the other side.
+  if ((cls === 'Effusion' || cls === 'Pneumothorax') && others.some((o) => (o.className === 'Effusion' || o.className === 'Pneumothorax') && o.side === side)) side = side === 0 ? 1 : 0;
 
   if (cls === 'Cardiomegaly') {
     // The enlarged heart is the box: centred a little to the patient's left, sitting on the left dome.
