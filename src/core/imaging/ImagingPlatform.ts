@@ -36,4 +36,6 @@ export interface ImagingPlatform {
   inflateRaw(data: Uint8Array, maxOutputBytes: number): Promise<Uint8Array>;
   /** Instantiated codec module; implementations cache it (one instance per thread). */
   loadCodec(name: CodecModuleName): Promise<EmscriptenCodecModule>;
+  /** Forget a codec instance (after a WASM abort/trap its memory state is unusable); the next load re-instantiates. */
+  resetCodec?(name: CodecModuleName): void;
 }

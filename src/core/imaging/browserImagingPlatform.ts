@@ -56,6 +56,7 @@ export function createBrowserImagingPlatform(wasmBaseUrl: string): ImagingPlatfo
         throw e;
       }
     },
+    resetCodec(name) { cache.delete(name); },
     loadCodec(name) {
       let p = cache.get(name);
       if (!p) {

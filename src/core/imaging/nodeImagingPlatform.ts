@@ -37,6 +37,7 @@ export const nodeImagingPlatform: ImagingPlatform = {
     const out = inflateRawSync(data, { maxOutputLength: Math.min(maxOutputBytes, 2 ** 31 - 1) });
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   },
+  resetCodec(name) { cache.delete(name); },
   loadCodec(name) {
     let p = cache.get(name);
     if (!p) {

@@ -48,6 +48,9 @@ async function runEmbind(platform: ImagingPlatform, module: CodecModuleName, cls
     return { info, bytes, interleave };
   } catch (e) {
     if (e instanceof DicomDecodeError) throw e;
+    // A trap or abort (not a C++ exception, which arrives as a number) leaves the module's memory in an
+    // unknown state: drop it so the next file gets a fresh instance.
+    if (typeof e !== 'number') platform.resetCodec?.(module);
     const msg = typeof e === 'number' ? `WASM exception ${e}` : e instanceof Error ? e.message : String(e);
     throw new DicomDecodeError('CODEC_ERROR', `${module} failed: ${msg}`, file);
   } finally {
