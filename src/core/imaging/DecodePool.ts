@@ -53,6 +53,16 @@ export interface DecodePoolOptions {
 
 export interface DecodeResult { image: DecodedImage; display?: Uint8Array }
 
+/** One file's outcome in a batch: a bad file is reported, never thrown, so the batch goes on. */
+export type BatchItem = { source: string; ok: true; result: DecodeResult } | { source: string; ok: false; error: ImagingError };
+
+export interface BatchOptions extends Omit<DecodeTaskOptions, 'transferBytes'> {
+  /** Called after each file with (done, total, item). */
+  onProgress?: (done: number, total: number, item: BatchItem) => void;
+  /** Files in flight at once (default 2 x pool size): bounds memory for huge batches. */
+  concurrency?: number;
+}
+
 interface Task {
   req: DecodeRequest;
   transfer: ArrayBuffer[];
@@ -190,6 +200,32 @@ export class DecodePool {
     if (qi >= 0) { this.queue.splice(qi, 1); task.reject(err); return; }
     const slot = this.slots.find((s) => s.task === task);
     if (slot) this.fail(slot, err, true);
+  }
+
+  /**
+   * Decode many files, in order of completion reported through onProgress and returned in input order.
+   * Cancelling the signal fails the files not yet done with ABORTED.
+   */
+  async decodeBatch(sources: string[], opts: BatchOptions = {}): Promise<BatchItem[]> {
+    const out: BatchItem[] = new Array(sources.length);
+    const limit = Math.max(1, opts.concurrency ?? this.slots.length * 2);
+    let next = 0; let done = 0;
+    const runOne = async (): Promise<void> => {
+      while (next < sources.length) {
+        const i = next++;
+        const source = sources[i]!;
+        let item: BatchItem;
+        try {
+          item = { source, ok: true, result: await this.decode(source, opts) };
+        } catch (e) {
+          item = { source, ok: false, error: e instanceof ImagingError ? e : new ImagingError('CODEC_ERROR', e instanceof Error ? e.message : String(e), source) };
+        }
+        out[i] = item;
+        opts.onProgress?.(++done, sources.length, item);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, sources.length) }, runOne));
+    return out;
   }
 
   /** Reject queued tasks, wait for nothing, terminate the workers. */

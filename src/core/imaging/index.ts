@@ -45,4 +45,4 @@ export async function readDicomFileInfo(source: string | Uint8Array, fileName?: 
   const name = fileName ?? (typeof source === 'string' ? basename(source) : undefined);
   return readDicomInfo(await readBytes(source, name), nodeImagingPlatform, name);
 }
-export { DecodePool, type DecodePoolOptions, type DecodeTaskOptions, type DecodeResult } from './DecodePool';
+export { DecodePool, type DecodePoolOptions, type DecodeTaskOptions, type DecodeResult, type BatchItem, type BatchOptions } from './DecodePool';

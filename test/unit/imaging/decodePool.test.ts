@@ -46,3 +46,19 @@ test('DecodePool: a task past its deadline fails with TIMEOUT, its worker is rep
     assert.equal(after.image.width, 64);
   } finally { await pool.close(); }
 });
+
+test('decodeBatch reports every file in input order with progress, bad files included', { skip, timeout: 120_000 }, async () => {
+  const pool = new DecodePool({ size: 2 });
+  try {
+    const files = ['pydicom/CT_small.dcm', 'pydicom/MR_truncated.dcm', 'pydicom/no_meta.dcm', 'pydicom/MR_small_RLE.dcm', 'pydicom-data/emri_small.dcm'].map((f) => join(corpusDir, f));
+    const progress: number[] = [];
+    const items = await pool.decodeBatch(files, { onProgress: (done, total) => { assert.equal(total, 5); progress.push(done); } });
+    assert.deepEqual(progress, [1, 2, 3, 4, 5]);
+    assert.deepEqual(items.map((i) => i.source), files);
+    assert.deepEqual(items.map((i) => (i.ok ? 'ok' : i.error.code)), ['ok', 'TRUNCATED', 'NOT_DICOM', 'ok', 'ok']);
+    const ac = new AbortController();
+    ac.abort();
+    const aborted = await pool.decodeBatch(files.slice(0, 2), { signal: ac.signal });
+    assert.ok(aborted.every((i) => !i.ok && i.error.code === 'ABORTED'));
+  } finally { await pool.close(); }
+});
