@@ -1,5 +1,5 @@
 /** Shared paths and the pydicom+GDCM reference runner for the imaging tests (not a test file itself). */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
@@ -25,12 +25,21 @@ export function hasReference(): boolean {
 
 export interface FixtureEntry { file: string; transferSyntaxUID: string; lossless: boolean; base: string; note: string }
 
-/** Generate test/fixtures/imaging/generated/ from the shared RG1 chest when missing (needs gdcmconv/dcmtk). */
+/** gdcmconv (libgdcm-tools) and DCMTK's dcmconv/dcmcjpeg/dcmcjpls, which the fixture generator runs. */
+export function hasFixtureTools(): boolean {
+  return ['gdcmconv', 'dcmconv', 'dcmcjpeg', 'dcmcjpls'].every((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0);
+}
+
+/**
+ * Generate test/fixtures/imaging/generated/ from the shared RG1 chest when missing or older than the
+ * generator script (needs gdcmconv/dcmtk and pydicom).
+ */
 export function ensureGeneratedFixtures(): FixtureEntry[] | string {
   const manifest = join(generatedDir, 'manifest.json');
-  if (!existsSync(manifest)) {
+  const script = join(repoRoot, 'scripts', 'fixtures-imaging.py');
+  if (!existsSync(manifest) || statSync(manifest).mtimeMs < statSync(script).mtimeMs) {
     if (!hasSharedData()) return 'shared/data absent';
-    const r = spawnSync(python, [join(repoRoot, 'scripts', 'fixtures-imaging.py')], { encoding: 'utf8' });
+    const r = spawnSync(python, [script], { encoding: 'utf8' });
     if (r.status !== 0) return `fixture generator failed: ${(r.stderr || r.stdout).trim().slice(-300)}`;
   }
   return JSON.parse(readFileSync(manifest, 'utf8')) as FixtureEntry[];

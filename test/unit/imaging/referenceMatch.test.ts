@@ -7,9 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { decodeImageFile, toDisplay8, modalityValues, type DecodedImage, ImagingError } from '../../../src/core/imaging';
-import { corpusDir, cxrDir, diffStats, ensureGeneratedFixtures, generatedDir, hasReference, hasSharedData, referenceDecode, type RefResult } from './imagingTestHelpers';
+import { corpusDir, cxrDir, diffStats, ensureGeneratedFixtures, generatedDir, hasFixtureTools, hasReference, hasSharedData, referenceDecode, type RefResult } from './imagingTestHelpers';
 
 const skip = !hasSharedData() ? 'shared/data absent' : !hasReference() ? '/usr/bin/python3 with pydicom+numpy+gdcm absent' : false;
+const skipGenerated = skip || (!hasFixtureTools() && 'gdcmconv/dcmtk (libgdcm-tools, dcmtk) absent: cannot generate fixtures');
 
 /**
  * Tolerances for lossy syntaxes (max |PointBox - reference| in stored values):
@@ -40,7 +41,7 @@ function assertMatches(name: string, img: DecodedImage, ref: RefResult, tol: num
   }
 }
 
-test('generated RG1 chest in every transfer syntax matches pydicom+GDCM and the source pixels', { skip, timeout: 240_000 }, async () => {
+test('generated RG1 chest in every transfer syntax matches pydicom+GDCM and the source pixels', { skip: skipGenerated, timeout: 240_000 }, async () => {
   const manifest = ensureGeneratedFixtures();
   if (typeof manifest === 'string') assert.fail(manifest);
   const entries = manifest.filter((e) => !e.file.startsWith('big_'));
