@@ -47,7 +47,12 @@ export function samplePhantomGeometry(seed: number, index: number, size: number)
     for (let k = 0; k < 4 && (cls === 'Cardiomegaly' || cls === 'Pneumothorax') && used.has(cls); k++) cls = rng.pick(PHANTOM_CLASSES);
     if ((cls === 'Cardiomegaly' || cls === 'Pneumothorax') && used.has(cls)) continue;
     used.add(cls);
-    lesions.push(sampleLesion(rng, anatomy, cls, size, lesions));
+    const l = sampleLesion(rng, anatomy, cls, size, lesions);
+    // Pleural findings stay apart: a second one mostly inside the first (e.g. next to a bilateral
+    // effusion) would be drawn twice over the same place.
+    const pleural = (c: string) => c === 'Effusion' || c === 'Pneumothorax';
+    if (pleural(cls) && lesions.some((o) => pleural(o.className) && overlapFraction(l.bbox, o.bbox) > 0.3)) continue;
+    lesions.push(l);
   }
   return { size, anatomy: params, lesions };
 }
@@ -125,6 +130,13 @@ export function sampleLesion(rng: PhantomRng, anatomy: PhantomAnatomy, cls: Phan
   y0 = Math.min(Math.max(1, y0), size - 1 - hc);
   const bbox: CocoBox = [round2(x0), round2(y0), round2(wc), round2(hc)];
   return { className: cls, bbox, point: clickFor(cls, bbox, side, rng), side, shapeSeed };
+}
+
+/** Fraction of box a's area that lies inside box b. */
+function overlapFraction(a: CocoBox, b: CocoBox): number {
+  const w = Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]);
+  const h = Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]);
+  return w > 0 && h > 0 ? (w * h) / (a[2] * a[3]) : 0;
 }
 
 /** Inside the ellipse inscribed in a box? (The heart silhouette, approximately.) */
