@@ -57,14 +57,15 @@ export function samplePhantomGeometry(seed: number, index: number, size: number)
   return { size, anatomy: params, lesions };
 }
 
-/** Samples one lesion of a class. Exported for the statistics test, which needs thousands per class. */
+/** Samples one lesion of a class next to `others` (for callers that want lesions of a given class). */
 export function sampleLesion(rng: PhantomRng, anatomy: PhantomAnatomy, cls: PhantomClass, size: number, others: readonly PhantomLesion[] = []): PhantomLesion {
   const st = lesionStats.classes[cls];
   const lv = lesionStats.quantileLevels;
   const k = size / lesionStats.pixelGrid;
-  // Gaussian copula on (w, h).
+  // Gaussian copula on (w, h); the normals' Pearson r that gives Spearman's rho is 2 sin(pi rho / 6).
+  const r = 2 * Math.sin((Math.PI * st.spearmanWH) / 6);
   const z1 = rng.normal();
-  const z2 = st.spearmanWH * z1 + Math.sqrt(Math.max(0, 1 - st.spearmanWH * st.spearmanWH)) * rng.normal();
+  const z2 = r * z1 + Math.sqrt(Math.max(0, 1 - r * r)) * rng.normal();
   // Real boxes have at least a few pixels; so do ours (matters for small --size).
   const w = Math.max(4, sampleQuantile(lv, st.quantiles.w, normalCdf(z1)) * k);
   const h = Math.max(4, sampleQuantile(lv, st.quantiles.h, normalCdf(z2)) * k);

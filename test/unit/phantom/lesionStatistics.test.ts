@@ -47,6 +47,19 @@ test('per-class median box width/height of 5,000 generated lesions are within 15
   }
 });
 
+test('width and height keep each class\'s real rank correlation (Gaussian copula)', () => {
+  const by = generatedBoxes();
+  const ranks = (a: number[]) => { const idx = a.map((v, i) => [v, i] as const).sort((p, q) => p[0] - q[0]); const r = new Array<number>(a.length); idx.forEach(([, i], k) => { r[i] = k; }); return r; };
+  for (const c of PHANTOM_CLASSES) {
+    const { w, h } = by.get(c)!;
+    const rw = ranks(w), rh = ranks(h), n = w.length, m = (n - 1) / 2;
+    let sab = 0, saa = 0, sbb = 0;
+    for (let i = 0; i < n; i++) { sab += (rw[i]! - m) * (rh[i]! - m); saa += (rw[i]! - m) ** 2; sbb += (rh[i]! - m) ** 2; }
+    const rho = sab / Math.sqrt(saa * sbb);
+    assert.ok(Math.abs(rho - lesionStats.classes[c].spearmanWH) < 0.12, `${c}: generated Spearman ${rho.toFixed(2)} vs real ${lesionStats.classes[c].spearmanWH}`);
+  }
+});
+
 test('... and of the real NIH + RSNA tables themselves (recomputed from /work/shared/data)', (t) => {
   const nih = join(SHARED, 'nih_BBox_List_2017.csv'), rsna = join(SHARED, 'rsna_stage_2_train_labels.csv');
   if (!existsSync(nih) || !existsSync(rsna)) { t.skip(`real box tables not found under ${SHARED}`); return; }
