@@ -60,12 +60,12 @@ if (Object.keys(webviewEntries).length) {
 function copyAssets() {
   const wasmDir = join(dist, 'wasm');
   mkdirSync(wasmDir, { recursive: true });
-  for (const pkg of ['@cornerstonejs/codec-openjpeg', '@cornerstonejs/codec-charls', '@cornerstonejs/codec-libjpeg-turbo-8bit']) {
+  for (const pkg of ['@cornerstonejs/codec-openjpeg', '@cornerstonejs/codec-charls', '@cornerstonejs/codec-libjpeg-turbo-8bit', '@cornerstonejs/codec-openjph']) {
     const d = join(root, 'node_modules', pkg, 'dist');
     for (const f of walk(d).filter((f) => f.endsWith('.wasm'))) copyFileSync(f, join(wasmDir, basename(f)));
     // Browser copies of the decode glue as ES modules (dist/wasm/<name>.mjs): the webview's decode worker
     // imports them at run time, because the npm glue names 'fs'/'path' and cannot be bundled for the browser.
-    for (const f of walk(d).filter((f) => /wasm_decode\.js$/.test(f))) {
+    for (const f of walk(d).filter((f) => /(wasm_decode|openjphjs)\.js$/.test(f))) {
       const src = readFileSync(f, 'utf8');
       const name = /^\s*var (\w+) = \(\(\) => \{/m.exec(src)?.[1];
       if (name) writeFileSync(join(wasmDir, basename(f, '.js') + '.mjs'), `${src}\nexport default ${name};\n`);

@@ -4,13 +4,14 @@
  * DecompressionStream, reading .wasm from disk vs fetching it, and how the Emscripten codec glue is
  * imported: the npm glue references 'fs'/'path' and cannot be bundled for the browser as is).
  */
-export type CodecModuleName = 'openjpeg' | 'charls' | 'libjpegturbo';
+export type CodecModuleName = 'openjpeg' | 'charls' | 'libjpegturbo' | 'openjph';
 
 /** The part of an Emscripten/embind codec module we use (cornerstone codec packages). */
 export interface EmscriptenCodecModule {
   J2KDecoder?: new () => EmbindDecoder;
   JpegLSDecoder?: new () => EmbindDecoder;
   JPEGDecoder?: new () => EmbindDecoder;
+  HTJ2KDecoder?: new () => EmbindDecoder;
 }
 
 export interface CodecFrameInfo {

@@ -11,6 +11,7 @@ const glue: Record<CodecModuleName, { js: string; wasm: string }> = {
   openjpeg: { js: 'openjpegwasm_decode.mjs', wasm: 'openjpegwasm_decode.wasm' },
   charls: { js: 'charlswasm_decode.mjs', wasm: 'charlswasm_decode.wasm' },
   libjpegturbo: { js: 'libjpegturbowasm_decode.mjs', wasm: 'libjpegturbowasm_decode.wasm' },
+  openjph: { js: 'openjphjs.mjs', wasm: 'openjphjs.wasm' },
 };
 
 interface DecompressionStreamCtor { new (format: string): { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> } }

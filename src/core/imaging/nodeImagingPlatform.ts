@@ -9,21 +9,23 @@ import { inflateRawSync } from 'node:zlib';
 import openjpegFactory from '@cornerstonejs/codec-openjpeg/decodewasmjs';
 import charlsFactory from '@cornerstonejs/codec-charls/decodewasmjs';
 import libjpegTurboFactory from '@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs';
+import openjphFactory from '@cornerstonejs/codec-openjph/wasmjs';
 import type { CodecModuleName, EmscriptenCodecModule, ImagingPlatform } from './ImagingPlatform';
 
-const codecFiles: Record<CodecModuleName, { pkg: string; wasm: string; factory: (m?: Record<string, unknown>) => Promise<unknown> }> = {
-  openjpeg: { pkg: '@cornerstonejs/codec-openjpeg', wasm: 'openjpegwasm_decode.wasm', factory: openjpegFactory },
-  charls: { pkg: '@cornerstonejs/codec-charls', wasm: 'charlswasm_decode.wasm', factory: charlsFactory },
-  libjpegturbo: { pkg: '@cornerstonejs/codec-libjpeg-turbo-8bit', wasm: 'libjpegturbowasm_decode.wasm', factory: libjpegTurboFactory },
+const codecFiles: Record<CodecModuleName, { pkg: string; entry: string; wasm: string; factory: (m?: Record<string, unknown>) => Promise<unknown> }> = {
+  openjpeg: { pkg: '@cornerstonejs/codec-openjpeg', entry: 'decodewasmjs', wasm: 'openjpegwasm_decode.wasm', factory: openjpegFactory },
+  charls: { pkg: '@cornerstonejs/codec-charls', entry: 'decodewasmjs', wasm: 'charlswasm_decode.wasm', factory: charlsFactory },
+  libjpegturbo: { pkg: '@cornerstonejs/codec-libjpeg-turbo-8bit', entry: 'decodewasmjs', wasm: 'libjpegturbowasm_decode.wasm', factory: libjpegTurboFactory },
+  // OpenJPH ships one build (decoder and encoder) for HTJ2K.
+  openjph: { pkg: '@cornerstonejs/codec-openjph', entry: 'wasmjs', wasm: 'openjphjs.wasm', factory: openjphFactory },
 };
 
 function locateWasm(name: CodecModuleName): string {
-  const { pkg, wasm } = codecFiles[name];
+  const { pkg, entry, wasm } = codecFiles[name];
   const here = typeof __dirname === 'string' ? __dirname : process.cwd();
   const candidates = [join(here, 'wasm', wasm), join(here, '..', 'wasm', wasm)];
-  try { candidates.push(join(dirname(require.resolve(`${pkg}/package.json`)), 'dist', wasm)); } catch {}
   // package.json is not exported by these packages; resolve an exported entry instead.
-  try { candidates.push(join(dirname(require.resolve(`${pkg}/decodewasmjs`)), wasm)); } catch {}
+  try { candidates.push(join(dirname(require.resolve(`${pkg}/${entry}`)), wasm)); } catch {}
   const found = candidates.find((c) => existsSync(c));
   if (!found) throw new Error(`cannot find ${wasm} (looked in ${candidates.join(', ')})`);
   return found;

@@ -44,9 +44,9 @@ export function transferSyntaxInfo(uid: string): TransferSyntaxInfo {
   return byUid.get(uid) ?? { uid, name: `unknown transfer syntax ${uid}`, codec: 'unsupported', littleEndian: true, explicitVR: true, lossy: true };
 }
 
-/** Syntaxes this build decodes (HTJ2K, video and JPEG XL have no codec here). */
+/** Syntaxes this build decodes (video and JPEG XL have no codec here). */
 export function isDecodable(info: TransferSyntaxInfo): boolean {
-  return info.codec !== 'htj2k' && info.codec !== 'video' && info.codec !== 'unsupported';
+  return info.codec !== 'video' && info.codec !== 'unsupported';
 }
 
 export const allTransferSyntaxes: readonly TransferSyntaxInfo[] = table;

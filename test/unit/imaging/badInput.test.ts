@@ -68,11 +68,11 @@ test('lying headers: huge Rows/Columns, wrong lengths, bad VR, missing pixel dat
   assert.match(err.message, /1\.2\.840\.10008\.1\.2\.4\.99/);
 });
 
-test('HTJ2K and video syntaxes are known by name and reported as unsupported', () => {
-  const h = transferSyntaxInfo('1.2.840.10008.1.2.4.201');
-  assert.match(h.name, /High-Throughput JPEG 2000/);
-  assert.equal(isDecodable(h), false);
+test('video and JPEG XL syntaxes are known by name and reported as unsupported; HTJ2K has a codec', () => {
+  assert.match(transferSyntaxInfo('1.2.840.10008.1.2.4.201').name, /High-Throughput JPEG 2000/);
+  assert.equal(isDecodable(transferSyntaxInfo('1.2.840.10008.1.2.4.201')), true);
   assert.equal(isDecodable(transferSyntaxInfo('1.2.840.10008.1.2.4.102')), false);
+  assert.equal(isDecodable(transferSyntaxInfo('1.2.840.10008.1.2.4.110')), false);
   assert.equal(isDecodable(transferSyntaxInfo('1.2.840.10008.1.2.4.80')), true);
 });
 

@@ -38,7 +38,7 @@ function buildOnce(): string {
       mkdirSync(generatedDir, { recursive: true });
       const copy = mkdtempSync(join(generatedDir, 'dist-copy-'));
       cpSync(dist, copy, { recursive: true });
-      if (existsSync(join(copy, 'cli.js')) && existsSync(join(copy, 'webview', 'decodeWorker.js')) && existsSync(join(copy, 'wasm', 'openjpegwasm_decode.mjs'))) { distCopy = copy; built = ''; }
+      if (existsSync(join(copy, 'cli.js')) && existsSync(join(copy, 'webview', 'decodeWorker.js')) && existsSync(join(copy, 'wasm', 'openjpegwasm_decode.mjs')) && existsSync(join(copy, 'wasm', 'openjphjs.mjs'))) { distCopy = copy; built = ''; }
     } catch { /* dist/ replaced under us: build again */ }
   }
   assert.equal(built, '');

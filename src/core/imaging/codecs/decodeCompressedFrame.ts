@@ -33,7 +33,7 @@ function planarToInterleaved<T extends Uint8Array | Uint16Array | Int16Array>(sr
   return out;
 }
 
-async function runEmbind(platform: ImagingPlatform, module: CodecModuleName, cls: 'J2KDecoder' | 'JpegLSDecoder' | 'JPEGDecoder', frame: Uint8Array, file?: string) {
+async function runEmbind(platform: ImagingPlatform, module: CodecModuleName, cls: 'J2KDecoder' | 'JpegLSDecoder' | 'JPEGDecoder' | 'HTJ2KDecoder', frame: Uint8Array, file?: string) {
   const mod = await platform.loadCodec(module);
   const Ctor = mod[cls];
   if (!Ctor) throw new DicomDecodeError('CODEC_ERROR', `codec module ${module} has no ${cls}`, file);
@@ -121,6 +121,13 @@ export async function decodeCompressedFrame(ts: TransferSyntaxInfo, frame: Uint8
       checkDims(g, r.info.width, r.info.height, r.info.componentCount, ts.name, file);
       const signed = r.info.isSigned === true;
       const data = bytesToSamples(r.bytes, r.info.bitsPerSample > 8 ? 16 : 8, signed);
+      return { data, rgb: r.info.componentCount === 3 };
+    }
+    case 'htj2k': {
+      if (hdr.kind !== 'j2k') throw new DicomDecodeError('CODEC_ERROR', `expected a JPEG 2000 (HTJ2K) codestream for ${ts.name}`, file);
+      const r = await runEmbind(platform, 'openjph', 'HTJ2KDecoder', frame, file);
+      checkDims(g, r.info.width, r.info.height, r.info.componentCount, ts.name, file);
+      const data = bytesToSamples(r.bytes, r.info.bitsPerSample > 8 ? 16 : 8, r.info.isSigned === true);
       return { data, rgb: r.info.componentCount === 3 };
     }
     default:
