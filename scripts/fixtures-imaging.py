@@ -159,6 +159,8 @@ if os.path.exists(sc_src):
     dy.PixelData = ybr.astype(np.uint8).tobytes()
     dy.save_as(p('sc_ybr_full_le.dcm'))
     add('sc_ybr_full_le.dcm', '1.2.840.10008.1.2.1', False, 'sc_rgb_le.dcm', 'YBR_FULL round trip: within 2 of the RGB source')
+    run('gdcmconv', '--j2k', p('sc_ybr_full_le.dcm'), p('sc_ybr_full_j2k.dcm'))
+    add('sc_ybr_full_j2k.dcm', '1.2.840.10008.1.2.4.90', False, 'sc_rgb_le.dcm', 'YBR_FULL inside a J2K stream: converted after decoding')
     # 4:2:2: Y1 Y2 Cb Cr per pixel pair, chroma of the even pixel (PS3.3 C.7.6.3.1.2)
     f, h, w, _ = ybr.shape
     packed = np.empty((f, h, w // 2, 4), dtype=np.uint8)

@@ -14,7 +14,11 @@ export interface FrameGeometry { width: number; height: number; samplesPerPixel:
 /** Decoded samples, pixel-interleaved, in host (little-endian) order. */
 export interface CodecOutput {
   data: Uint8Array | Uint16Array | Int16Array;
-  /** true when the codec already turned YCbCr into RGB (libjpeg-turbo, J2K with a colour transform). */
+  /**
+   * true when the codec already turned YCbCr into RGB (libjpeg-turbo does for 3-component JPEG). JPEG 2000
+   * says false: OpenJPEG/OpenJPH undo the RCT/ICT (YBR_RCT/YBR_ICT come out as RGB), but a YBR_FULL
+   * J2K stream without a component transform still needs converting.
+   */
   rgb: boolean;
 }
 
@@ -121,14 +125,14 @@ export async function decodeCompressedFrame(ts: TransferSyntaxInfo, frame: Uint8
       checkDims(g, r.info.width, r.info.height, r.info.componentCount, ts.name, file);
       const signed = r.info.isSigned === true;
       const data = bytesToSamples(r.bytes, r.info.bitsPerSample > 8 ? 16 : 8, signed);
-      return { data, rgb: r.info.componentCount === 3 };
+      return { data, rgb: false };
     }
     case 'htj2k': {
       if (hdr.kind !== 'j2k') throw new DicomDecodeError('CODEC_ERROR', `expected a JPEG 2000 (HTJ2K) codestream for ${ts.name}`, file);
       const r = await runEmbind(platform, 'openjph', 'HTJ2KDecoder', frame, file);
       checkDims(g, r.info.width, r.info.height, r.info.componentCount, ts.name, file);
       const data = bytesToSamples(r.bytes, r.info.bitsPerSample > 8 ? 16 : 8, r.info.isSigned === true);
-      return { data, rgb: r.info.componentCount === 3 };
+      return { data, rgb: false };
     }
     default:
       throw new DicomDecodeError('UNSUPPORTED_SYNTAX', `no decoder for transfer syntax ${ts.name} (${ts.uid})`, file);
