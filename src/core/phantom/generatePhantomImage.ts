@@ -533,11 +533,13 @@ function drawBones(D: Float32Array, air: Float32Array, S: number, an: PhantomAna
     for (let i = 0; i < 10; i++) {
       const vi = p.firstRibY + i * p.ribSpacing * rng.range(0.97, 1.03);
       const pts: [number, number][] = [];
-      const dEnd = an.lateral(side, vi + 0.06) + 0.03;
-      for (let k = 0; k <= 24; k++) {
-        const d = 0.03 + (dEnd - 0.03) * (k / 24);
-        const dn = d / lw;
-        pts.push(img(p.cx + sg * d, vi - 0.045 * dn + 0.15 * Math.pow(dn, 2.6)));
+      const latW = an.lateral(side, vi + 0.05) || lw * 0.5;
+      const dEnd = latW * 1.12;
+      for (let k = 0; k <= 28; k++) {
+        const d = 0.03 + (dEnd - 0.03) * (k / 28);
+        // q: 0 at the spine, 1 at the lateral lung edge, where the rib turns down along the chest wall.
+        const q = d / latW, bend = Math.max(0, q - 0.72);
+        pts.push(img(p.cx + sg * d, vi - 0.04 * q + 0.07 * q * q + 0.45 * bend * bend));
       }
       const th = 0.0125 - i * 0.0002;
       drawBand(D, air, S, pts, (f) => th * (0.85 + 0.3 * f), 0.15);
