@@ -10,7 +10,7 @@ import type { MonochromeOption } from './generatePhantomImage';
 import type { DicomTransferSyntax } from './encodeDicomPart10';
 import { renderPhantomFile } from './renderPhantomFile';
 import type { PhantomFileResult, PhantomFileTask, PhantomFormat } from './renderPhantomFile';
-import { PhantomRng } from './phantomRng';
+import { PhantomRng } from './PhantomRng';
 
 export const PHANTOM_DATASET_FILE = 'dataset.pointbox.json';
 /** Bumped whenever the same seed would render different pixels, so datasets record which generator made them. */

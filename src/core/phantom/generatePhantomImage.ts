@@ -1,6 +1,6 @@
-import { PhantomAnatomy, ramp as rampShared } from './phantomAnatomy';
-import type { PhantomAnatomyParams } from './phantomAnatomy';
-import { PhantomRng } from './phantomRng';
+import { PhantomAnatomy, ramp as rampShared } from './PhantomAnatomy';
+import type { PhantomAnatomyParams } from './PhantomAnatomy';
+import { PhantomRng } from './PhantomRng';
 import { samplePhantomGeometry } from './samplePhantomGeometry';
 import type { PhantomLesion } from './samplePhantomGeometry';
 import { renderLesion, pneumothoraxMask } from './renderLesion';

@@ -1,5 +1,5 @@
-import { ramp as rampShared } from './phantomAnatomy';
-import { PhantomRng } from './phantomRng';
+import { ramp as rampShared } from './PhantomAnatomy';
+import { PhantomRng } from './PhantomRng';
 import type { PhantomLesion } from './samplePhantomGeometry';
 
 /** Bound once: a cross-module call in a per-pixel loop goes through a getter when run from source (tsx/CJS). */

@@ -1,9 +1,9 @@
 import type { CocoBox, Point } from '../dataset/schema';
-import { PhantomAnatomy, sampleAnatomy } from './phantomAnatomy';
-import type { PhantomAnatomyParams } from './phantomAnatomy';
+import { PhantomAnatomy, sampleAnatomy } from './PhantomAnatomy';
+import type { PhantomAnatomyParams } from './PhantomAnatomy';
 import { PHANTOM_CLASSES, lesionStats, sampleQuantile } from './lesionStats';
 import type { PhantomClass } from './lesionStats';
-import { PhantomRng, normalCdf } from './phantomRng';
+import { PhantomRng, normalCdf } from './PhantomRng';
 
 /** One lesion: its class, its true extent (the ground-truth box) and the click an annotator would make. */
 export interface PhantomLesion {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { encode } from 'fast-png';
 import { generatePhantomImage } from '../../../src/core/phantom/generatePhantomImage';
 import type { PhantomImage } from '../../../src/core/phantom/generatePhantomImage';
-import { PhantomAnatomy } from '../../../src/core/phantom/phantomAnatomy';
+import { PhantomAnatomy } from '../../../src/core/phantom/PhantomAnatomy';
 import { PHANTOM_CLASSES } from '../../../src/core/phantom/lesionStats';
 
 const ROOT = join(__dirname, '..', '..', '..');

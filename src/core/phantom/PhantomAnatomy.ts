@@ -1,4 +1,4 @@
-import { PhantomRng } from './phantomRng';
+import { PhantomRng } from './PhantomRng';
 
 /** Which side of the image (not of the patient: on a PA film the patient's right is on the image left). */
 export type ImageSide = 'left' | 'right';
