@@ -27,6 +27,7 @@ from . import CONTRACT_VERSION, __version__
 from . import losses as L
 from .data import NORMALIZATION, ImageRecord, PBCData, load_pbc_export, normalize, sample_points_in_boxes
 from .evaluate import evaluate_model, evaluate_prior_box
+from .export import export_onnx  # imported up front: a long run must not pick up code edited meanwhile
 from .model import ModelConfig, build_model, checkpoint_payload, count_params
 
 MODES = ("pointdetr", "mpc", "sc", "pbc")
@@ -402,8 +403,6 @@ def train(spec: TrainSpec, data: Optional[PBCData] = None, log=print) -> dict:
                               "steps": step, "train_compute_s": round(t_train, 2),
                               "images_per_s": round(n_seen / max(t_train, 1e-9), 2)}})
         if is_main and spec.export:
-            from .export import export_onnx
-
             ck = os.path.join(spec.out, "checkpoints", "last.pt")
             info = export_onnx(ck, os.path.join(spec.out, "model.onnx"),
                                reference_dir=os.path.join(spec.out, "reference"))
