@@ -90,6 +90,7 @@ def main(argv=None) -> int:
     ap.add_argument("--lr", type=float, default=4e-4)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--max-images", type=int, default=None)
+    ap.add_argument("--point-feat", action="store_true", help="queries with the feature under the point (as shipped)")
     ap.add_argument("--table-only", action="store_true", help="only rewrite evidence.md from results.jsonl")
     a = ap.parse_args(argv)
     from .train import TrainSpec, train
@@ -136,13 +137,14 @@ def main(argv=None) -> int:
                 spec = TrainSpec(data=a.data, out=out, mode=key, epochs=a.epochs, batch=a.batch,
                                  unlabeled_batch=a.unlabeled_batch, image_size=a.image_size, stride=a.stride,
                                  seed=seed, lr=a.lr, steps_per_epoch=max(1, a.steps // a.epochs), export=False,
-                                 threads=a.threads, log_every=20, device="cpu")
+                                 threads=a.threads, log_every=20, device="cpu",
+                                 point_feat=a.point_feat)
                 run = train(spec, data=run_data, log=lambda *_: None)
                 ap50 = run["final"]["ap50"]
                 extra = {"mean_iou": run["final"]["mean_iou"], "score_iou_corr": run["final"]["score_iou_corr"],
                          "images_per_s": run["final"]["images_per_s"], "train_compute_s": run["final"]["train_compute_s"]}
             row = {"ratio": ratio, "seed": seed, "method": method, "mode": key, "ap50": ap50, "n_box": len(box),
-                   "n_point": len(point), "steps": a.steps, "image_size": a.image_size, "wall_s": round(time.time() - t0, 1),
+                   "n_point": len(point), "steps": a.steps, "image_size": a.image_size, "point_feat": a.point_feat, "wall_s": round(time.time() - t0, 1),
                    **extra}
             print(json.dumps(row), flush=True)
             with open(res_path, "a") as f:
