@@ -27,6 +27,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
 const isMain = typeof require !== 'undefined' && require.main === module;
 if (isMain) {
+  // `pointbox ... | head` closes stdout early: stop quietly like other Unix tools instead of crashing.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); throw e; });
   const io: CliIo = {
     out: (t) => { process.stdout.write(t); },
     err: (t) => { process.stderr.write(t); },
