@@ -38,9 +38,9 @@ def _add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dim", type=int, default=128)
     p.add_argument("--dec-layers", type=int, default=3)
     p.add_argument("--enc-layers", type=int, default=2)
-    p.add_argument("--point-feat", action="store_true",
-                   help="add the encoder feature sampled at the point (GridSample) to the query content "
-                        "(default off: PBC's plain Point DETR query)")
+    p.add_argument("--point-feat", default=True, action=argparse.BooleanOptionalAction,
+                   help="add the encoder feature under each point (GridSample) to its query content (default on; "
+                        "--no-point-feat = PBC's plain Point DETR query; see models/README.md for the ablation)")
 
 
 def main(argv=None) -> int:
@@ -76,6 +76,7 @@ def main(argv=None) -> int:
     t.add_argument("--stride", type=int, default=8, choices=[8, 16])
     t.add_argument("--classes", default="nodule,opacity")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--point-feat", default=True, action=argparse.BooleanOptionalAction)
     s = sub.add_parser("synth", help="write a small synthetic PBC export (for tests and smoke runs)")
     s.add_argument("--out", required=True)
     s.add_argument("--train", type=int, default=24)
@@ -123,7 +124,8 @@ def main(argv=None) -> int:
 
             torch.manual_seed(args.seed)
             classes = [c for c in args.classes.split(",") if c]
-            cfg = ModelConfig(num_classes=len(classes), image_size=args.image_size, stride=args.stride)
+            cfg = ModelConfig(num_classes=len(classes), image_size=args.image_size, stride=args.stride,
+                              point_feat=args.point_feat)
             m = PointDETR(cfg)
             with torch.no_grad():  # non-trivial BN statistics and box head, so parity tests see real numbers
                 for mod in m.modules():

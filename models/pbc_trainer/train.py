@@ -235,7 +235,7 @@ class TrainSpec:
     dim: int = 128
     dec_layers: int = 3
     enc_layers: int = 2
-    point_feat: bool = False
+    point_feat: bool = True
 
     def to_dict(self):
         return dict(self.__dict__)

@@ -7,9 +7,9 @@ from pbc_trainer.model import ModelConfig, PointDETR, count_params
 from tests import _util  # noqa: F401  (threads)
 
 
-def _model(num_classes=3, size=64, stride=8):
+def _model(num_classes=3, size=64, stride=8, point_feat=True):
     torch.manual_seed(0)
-    m = PointDETR(ModelConfig(num_classes=num_classes, image_size=size, stride=stride))
+    m = PointDETR(ModelConfig(num_classes=num_classes, image_size=size, stride=stride, point_feat=point_feat))
     with torch.no_grad():
         m.box_head.l2.weight.normal_(0, 0.1)  # make the boxes depend on the input
     return m.eval()
@@ -57,6 +57,17 @@ class ModelTest(unittest.TestCase):
         self.assertLess((b2[:, [0, 2]] - b0).abs().max().item(), 1e-5)
         self.assertEqual(b1[:, 2:].abs().max().item(), 0.0)  # padded outputs are exactly 0
         self.assertEqual(s1[:, 2:].abs().max().item(), 0.0)
+
+    def test_padded_points_change_nothing_plain_query(self):
+        m = _model(point_feat=False)
+        img = torch.randn(2, 1, 64, 64)
+        pts = torch.rand(2, 4, 2)
+        lab = torch.randint(0, 3, (2, 4))
+        with torch.no_grad():
+            b0, s0 = m(img, pts[:, :2], lab[:, :2], torch.ones(2, 2))
+            b1, s1 = m(img, pts, lab, torch.tensor([[1.0, 1, 0, 0], [1, 1, 0, 0]]))
+        self.assertLess((b1[:, :2] - b0).abs().max().item(), 1e-5)
+        self.assertLess((s1[:, :2] - s0).abs().max().item(), 1e-5)
 
     def test_real_points_do_interact(self):
         # the mask must not disable self-attention between real points (sanity of the masking test above)
