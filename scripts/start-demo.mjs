@@ -20,7 +20,7 @@ if (!existsSync(join(datasetDir, 'dataset.pointbox.json'))) {
     '--seed', '1', '--size', '1024', '--format', 'both', '--box-ratio', '0.2'], { stdio: 'inherit' });
 }
 mkdirSync(join(demo, '.vscode'), { recursive: true });
-writeFileSync(join(demo, '.vscode', 'settings.json'), JSON.stringify({ 'pointbox.inference.device': 'auto' }, null, 2));
+writeFileSync(join(demo, '.vscode', 'settings.json'), JSON.stringify({ 'pointbox.inference.device': 'auto', 'git.openRepositoryInParentFolders': 'never' }, null, 2));
 writeFileSync(join(demo, 'README.md'), '# PointBox demo\n\nOpen the PointBox view in the activity bar. `phantom-cxr/dataset.pointbox.json` is a synthetic CXR dataset: 20 % of the training images have boxes, the rest one point per lesion.\n');
 
 let port = Number(process.env.POINTBOX_PORT ?? 8080);

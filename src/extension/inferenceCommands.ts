@@ -142,6 +142,7 @@ export function registerInferenceCommands(d: InferenceDeps): vscode.Disposable {
     predictors.push(PriorBoxPredictor.fromDataset(s.doc.data));
     const rows: EvaluationRow[] = [];
     const warnings: string[] = [];
+    if (!modelFile) warnings.push('No point->box model found (models/*.onnx, workspace, runs): only the prior-box baseline is shown. Select one with "PointBox: Select Model".');
     let split: string | null = null;
     let seed = 0;
     let pointSource = '';
