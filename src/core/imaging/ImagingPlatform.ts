@@ -35,6 +35,11 @@ export interface EmbindDecoder {
 export interface ImagingPlatform {
   /** Inflate raw DEFLATE data; must throw (or reject) when the output would exceed maxOutputBytes. */
   inflateRaw(data: Uint8Array, maxOutputBytes: number): Promise<Uint8Array>;
+  /**
+   * Synchronous zlib (RFC 1950) inflate where the platform has a native one (Node); lets PNGs skip fast-png's
+   * JavaScript inflate. Must throw when the output would exceed maxOutputBytes.
+   */
+  inflateZlibSync?(data: Uint8Array, maxOutputBytes: number): Uint8Array;
   /** Instantiated codec module; implementations cache it (one instance per thread). */
   loadCodec(name: CodecModuleName): Promise<EmscriptenCodecModule>;
   /** Forget a codec instance (after a WASM abort/trap its memory state is unusable); the next load re-instantiates. */

@@ -3,6 +3,7 @@ import type { ImagingPlatform } from './ImagingPlatform';
 import type { DecodedImage } from './DecodedImage';
 import { decodeDicom, type DicomDecodeOptions } from './decodeDicom';
 import { decodeJpegBytes, decodePngBytes, isJpeg, isPng } from './decodeRaster';
+import { decodePngFast } from './decodePngFast';
 
 export type DecodeImageOptions = DicomDecodeOptions;
 
@@ -12,7 +13,11 @@ export type DecodeImageOptions = DicomDecodeOptions;
  */
 export async function decodeImage(bytes: Uint8Array, platform: ImagingPlatform, opts: DecodeImageOptions = {}): Promise<DecodedImage> {
   try {
-    if (isPng(bytes)) return decodePngBytes(bytes, opts.fileName, opts.maxSamples);
+    if (isPng(bytes)) {
+      const inflate = platform.inflateZlibSync;
+      const fast = inflate ? decodePngFast(bytes, (d, max) => inflate(d, max), opts.fileName, opts.maxSamples) : undefined;
+      return fast ?? decodePngBytes(bytes, opts.fileName, opts.maxSamples);
+    }
     if (isJpeg(bytes)) return await decodeJpegBytes(bytes, platform, opts.fileName, opts.maxSamples);
     return await decodeDicom(bytes, platform, opts);
   } catch (e) {

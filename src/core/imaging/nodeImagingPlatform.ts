@@ -5,7 +5,7 @@
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
-import { inflateRawSync } from 'node:zlib';
+import { inflateRawSync, inflateSync } from 'node:zlib';
 import openjpegFactory from '@cornerstonejs/codec-openjpeg/decodewasmjs';
 import charlsFactory from '@cornerstonejs/codec-charls/decodewasmjs';
 import libjpegTurboFactory from '@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs';
@@ -34,6 +34,10 @@ function locateWasm(name: CodecModuleName): string {
 const cache = new Map<CodecModuleName, Promise<EmscriptenCodecModule>>();
 
 export const nodeImagingPlatform: ImagingPlatform = {
+  inflateZlibSync(data, maxOutputBytes) {
+    const out = inflateSync(data, { maxOutputLength: Math.min(maxOutputBytes, 2 ** 31 - 1) });
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  },
   async inflateRaw(data, maxOutputBytes) {
     // maxOutputLength makes zlib stop with ERR_BUFFER_TOO_LARGE instead of filling memory (zip bombs).
     const out = inflateRawSync(data, { maxOutputLength: Math.min(maxOutputBytes, 2 ** 31 - 1) });
