@@ -23,6 +23,8 @@ def _add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=4e-4)
     p.add_argument("--weight-decay", type=float, default=1e-4)
     p.add_argument("--warmup-steps", type=int, default=100)
+    p.add_argument("--w-mpc", type=float, default=100.0, help="MPC weight (PBC: 100)")
+    p.add_argument("--w-sc", type=float, default=50.0, help="SC weight (PBC: 50)")
     p.add_argument("--sc-epochs", type=int, default=None, help="pbc: epochs of SC fine-tuning at the end (default epochs/3)")
     p.add_argument("--steps-per-epoch", type=int, default=None, help="default: one pass over the box-level images")
     p.add_argument("--eval-every", type=int, default=1)

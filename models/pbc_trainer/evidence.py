@@ -23,7 +23,8 @@ import numpy as np
 from .data import ImageRecord, load_pbc_export, sample_points_in_boxes
 from .evaluate import evaluate_prior_box
 
-METHODS = [("prior-box", None), ("Point DETR", "pointdetr"), ("+MPC", "mpc"), ("+SC", "sc"), ("PBC (MPC, then SC)", "pbc")]
+METHODS = [("prior-box", None), ("Point DETR", "pointdetr"), ("+MPC", "mpc"), ("+SC", "sc"), ("PBC (MPC, then SC)", "pbc"),
+           ("2 points/box, MPC weight 0", "mpc0")]
 
 
 def _prior_mean_iou(train, val, n) -> float:
@@ -57,13 +58,14 @@ def _table(rows: List[dict], key: str = "ap50") -> str:
         if r.get(key) is not None:
             by.setdefault((r["ratio"],), {}).setdefault(r["method"], []).append(r[key])
     ratios = sorted({k[0] for k in by}, key=lambda x: (x != 0.2, x))
-    head = "| box ratio | seeds | " + " | ".join(m for m, _ in METHODS) + " |\n|---|---|" + "---|" * len(METHODS) + "\n"
+    methods = [(m, k) for m, k in METHODS if any(m in d for d in by.values())]
+    head = "| box ratio | seeds | " + " | ".join(m for m, _ in methods) + " |\n|---|---|" + "---|" * len(methods) + "\n"
     lines = []
     for ratio in ratios:
         d = by[(ratio,)]
         n = max(len(v) for v in d.values())
         cells = []
-        for m, _ in METHODS:
+        for m, _ in methods:
             v = [100 * x for x in d.get(m, [])]
             if not v:
                 cells.append("–")
@@ -134,7 +136,8 @@ def main(argv=None) -> int:
                 extra = {"mean_iou": _prior_mean_iou(box, data.val, len(data.classes))}
             else:
                 out = os.path.join(a.out, f"r{int(round(ratio * 100))}_s{seed}", key)
-                spec = TrainSpec(data=a.data, out=out, mode=key, epochs=a.epochs, batch=a.batch,
+                spec = TrainSpec(data=a.data, out=out, mode="mpc" if key == "mpc0" else key,
+                                 w_mpc=0.0 if key == "mpc0" else 100.0, epochs=a.epochs, batch=a.batch,
                                  unlabeled_batch=a.unlabeled_batch, image_size=a.image_size, stride=a.stride,
                                  seed=seed, lr=a.lr, steps_per_epoch=max(1, a.steps // a.epochs), export=False,
                                  threads=a.threads, log_every=20, device="cpu",

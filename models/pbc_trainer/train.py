@@ -148,7 +148,8 @@ def make_batch(box_recs: Sequence[ImageRecord], point_recs: Sequence[ImageRecord
                  len(box_recs) + len(point_recs))
 
 
-def compute_losses(model, batch: Batch, use_mpc: bool, use_sc: bool) -> Dict[str, torch.Tensor]:
+def compute_losses(model, batch: Batch, use_mpc: bool, use_sc: bool, w_mpc: float = L.W_MPC,
+                   w_sc: float = L.W_SC) -> Dict[str, torch.Tensor]:
     boxes, scores, layer_boxes, raw_score = model(batch.image, batch.points, batch.labels, batch.mask, all_layers=True)
     terms = L.box_losses(layer_boxes, batch.gt, batch.sup)
     last = layer_boxes[-1]
@@ -160,7 +161,7 @@ def compute_losses(model, batch: Batch, use_mpc: bool, use_sc: bool) -> Dict[str
             terms["sc"] = L.sc_loss(last[batch.sc_a], last[batch.sc_b], batch.mask[batch.sc_a])
         else:
             terms["sc"] = last.sum() * 0.0
-    terms["total"] = L.total(terms)
+    terms["total"] = L.total(terms, w_mpc, w_sc)
     return terms
 
 
@@ -236,6 +237,8 @@ class TrainSpec:
     dec_layers: int = 3
     enc_layers: int = 2
     point_feat: bool = True
+    w_mpc: float = 100.0  # PBC's weights; w_mpc 0 in mode mpc = two supervised points per box, no consistency
+    w_sc: float = 50.0
 
     def to_dict(self):
         return dict(self.__dict__)
@@ -351,7 +354,7 @@ def train(spec: TrainSpec, data: Optional[PBCData] = None, log=print) -> dict:
                 for gr in opt.param_groups:
                     gr["lr"] = lr
                 t0 = time.time()
-                terms = compute_losses(model, batch, use_mpc, use_sc)
+                terms = compute_losses(model, batch, use_mpc, use_sc, spec.w_mpc, spec.w_sc)
                 opt.zero_grad(set_to_none=True)
                 terms["total"].backward()
                 if spec.grad_clip:
