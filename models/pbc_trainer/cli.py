@@ -148,6 +148,6 @@ def main(argv=None) -> int:
             print(json.dumps({"out": os.path.abspath(args.out)}))
             return 0
     except PBCDataError as e:
-        print(f"pbc_trainer: dataset error: {e}", file=sys.stderr)
+        print(f"pbc_trainer: error: {e}", file=sys.stderr)
         return 2
     return 1

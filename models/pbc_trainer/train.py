@@ -25,7 +25,7 @@ import torch
 
 from . import CONTRACT_VERSION, __version__
 from . import losses as L
-from .data import NORMALIZATION, ImageRecord, PBCData, load_pbc_export, normalize, sample_points_in_boxes
+from .data import NORMALIZATION, ImageRecord, PBCData, PBCDataError, load_pbc_export, normalize, sample_points_in_boxes
 from .evaluate import evaluate_model, evaluate_prior_box
 from .export import export_onnx  # imported up front: a long run must not pick up code edited meanwhile
 from .model import ModelConfig, build_model, checkpoint_payload, count_params
@@ -272,12 +272,13 @@ def stage_of(mode: str, epoch: int, spec: TrainSpec):
 
 def train(spec: TrainSpec, data: Optional[PBCData] = None, log=print) -> dict:
     if spec.mode not in MODES:
-        raise ValueError(f"--mode must be one of {MODES}")
+        raise PBCDataError(f"--mode must be one of {MODES}")
     ws, rank, local_rank, local_ws = _dist_info()
     distributed = ws > 1
     want_cuda = spec.device == "cuda" or (spec.device == "auto" and torch.cuda.is_available())
     if spec.device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda but torch.cuda.is_available() is False")
+        raise PBCDataError(f"--device cuda, but this torch ({torch.__version__}) sees no CUDA device; "
+                           f"use --device auto or cpu, or a CUDA build of torch")
     if want_cuda:
         torch.cuda.set_device(local_rank)
         device = torch.device("cuda", local_rank)

@@ -104,6 +104,7 @@ class DataTest(TempDirTest):
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("no training images with boxes", r.stderr)
         self.assertNotIn("Traceback", r.stderr)
+        self.assertIn("pbc_trainer: error:", r.stderr)
         run = read_json(os.path.join(self.tmp, "run", "run.json"))
         self.assertEqual(run["status"], "failed")
         self.assertIn("no training images with boxes", run["error"])
