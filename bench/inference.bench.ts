@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import { PointBoxModel } from '../src/core/inference/PointBoxModel';
+import { PointBoxModelWorker } from '../src/core/inference/PointBoxModelWorker';
 import { readOnnxMetadata } from '../src/core/inference/readOnnxMetadata';
 import { applyPseudoBoxes, collectJobs, runPointToBox } from '../src/core/inference/pseudoLabelPipeline';
 import { DatasetDocument } from '../src/core/dataset/DatasetDocument';
@@ -44,6 +45,7 @@ async function main() {
   const ortTimes: number[] = [];
   for (let i = 0; i < 50; i++) { const t0 = performance.now(); await model.run(batch); ortTimes.push(performance.now() - t0); }
   const ortMs = median(ortTimes);
+  const ortBest = Math.min(...ortTimes);
 
   // 2. onnxruntime's own large-GEMM FLOP/s (best of 10), same threads.
   const gemm = await ort.InferenceSession.create(gemmFile, { intraOpNumThreads: THREADS, interOpNumThreads: 1, executionProviders: ['cpu'] });
@@ -54,15 +56,17 @@ async function main() {
   let best = Infinity;
   for (let i = 0; i < 10; i++) { const t0 = performance.now(); await gemm.run({ a, b }); best = Math.min(best, performance.now() - t0); }
   const peak = (2 * n * n * n) / (best / 1000);
-  const achieved = ref.flops / (ortMs / 1000);
+  const achieved = ref.flops / (ortBest / 1000);
 
   console.log(`Model ${shipped[0] ?? modelFile}: ${(ref.params / 1e6).toFixed(2)} M parameters, input ${S}x${S}, ${N_POINTS} points, ${(ref.flops / 1e9).toFixed(2)} GFLOP per image (torch.profiler); ${THREADS} threads each.\n`);
   console.log('| measure | PointBox (onnxruntime-node CPU) | reference | ratio | target |');
   console.log('|---|---:|---:|---:|---:|');
-  console.log(`| ms per image, batch 1 (median of 50 / 20) | ${ortMs.toFixed(1)} | ${ref.median_ms.toFixed(1)} (PyTorch ${ref.torch} eager) | ${(ref.median_ms / ortMs).toFixed(1)}x faster | >= 5x |`);
-  console.log(`| achieved FLOP/s vs onnxruntime's 1024^3 MatMul | ${(achieved / 1e9).toFixed(1)} GFLOP/s | ${(peak / 1e9).toFixed(1)} GFLOP/s | ${(achieved / peak).toFixed(2)} | >= 0.5 |`);
+  console.log(`| ms per image, batch 1, median (of 50 / 20 runs) | ${ortMs.toFixed(1)} | ${ref.median_ms.toFixed(1)} (PyTorch ${ref.torch} eager) | ${(ref.median_ms / ortMs).toFixed(1)}x faster | >= 5x |`);
+  console.log(`| ms per image, batch 1, best run | ${ortBest.toFixed(1)} | ${ref.best_ms.toFixed(1)} | ${(ref.best_ms / ortBest).toFixed(1)}x faster | >= 5x |`);
+  console.log(`| achieved FLOP/s (best run) vs onnxruntime's 1024^3 MatMul (best of 10) | ${(achieved / 1e9).toFixed(1)} GFLOP/s | ${(peak / 1e9).toFixed(1)} GFLOP/s | ${(achieved / peak).toFixed(2)} | >= 0.5 |`);
 
-  // 3. End to end on 1024x1024 phantoms.
+  // 3. End to end on 1024x1024 phantoms, the way the extension host runs it: onnxruntime in a worker thread.
+  const hostModel = await PointBoxModelWorker.load(modelFile, { device: 'cpu', threads: THREADS });
   const rows: string[] = [];
   for (const format of ['png', 'dicom'] as const) {
     const dir = join(tmp, format);
@@ -74,7 +78,7 @@ async function main() {
     const lag = monitorEventLoopDelay({ resolution: 5 });
     lag.enable();
     const t0 = performance.now();
-    const r = await runPointToBox(dir, doc.data.categories, jobs, model, { batchSize: 4 });
+    const r = await runPointToBox(dir, doc.data.categories, jobs, hostModel, { batchSize: 4 });
     const tw = performance.now();
     applyPseudoBoxes(doc, r, { modelId: 'bench', executionProvider: r.executionProvider });
     await doc.save();
@@ -94,6 +98,7 @@ async function main() {
   console.log('|---|---:|---:|---:|---|---:|');
   for (const r of rows) console.log(r);
   await model.dispose();
+  await hostModel.dispose();
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

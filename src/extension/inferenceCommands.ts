@@ -7,7 +7,8 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import { PointBoxModel } from '../core/inference/PointBoxModel';
+import { PointBoxModelWorker } from '../core/inference/PointBoxModelWorker';
+import type { PointToBoxModel } from '../core/inference/PointToBoxModel';
 import { PriorBoxPredictor } from '../core/inference/PriorBoxPredictor';
 import { applyPseudoBoxes, collectJobs, runPointToBox, type Predictor } from '../core/inference/pseudoLabelPipeline';
 import { evaluatePointToBox } from '../core/inference/evaluatePointToBox';
@@ -60,16 +61,17 @@ export function imagesUnder(s: DatasetSession, nodeIds: (string | undefined)[]):
 
 export function registerInferenceCommands(d: InferenceDeps): vscode.Disposable {
   const { context, sessions, view, models, status, log, register } = d;
-  let loaded: { key: string; model: PointBoxModel } | undefined;
+  let loaded: { key: string; model: PointToBoxModel } | undefined;
   let pool: WorkerPool<PrepareRequest, PrepareReply> | undefined;
   const getPool = () => (pool ??= new WorkerPool<PrepareRequest, PrepareReply>(resolveWorkerScript('preprocess', path.join(__dirname, 'preprocess.worker.ts'))));
 
-  async function loadModel(file: string): Promise<PointBoxModel> {
+  async function loadModel(file: string): Promise<PointToBoxModel> {
     const c = config();
     const key = `${file}|${c.device}|${c.threads}`;
     if (loaded?.key === key) return loaded.model;
     if (loaded) { await loaded.model.dispose(); loaded = undefined; }
-    const model = await PointBoxModel.load(file, {
+    // onnxruntime in a worker thread: its run() computes on the calling thread and would stall the host.
+    const model = await PointBoxModelWorker.load(file, {
       device: c.device, threads: c.threads || undefined,
       onProviderAttempt: (ep, err) => (err ? log.info(`execution provider ${ep}: not available: ${err}`) : log.info(`execution provider ${ep}: loaded ${path.basename(file)}`)),
     });
@@ -110,7 +112,7 @@ export function registerInferenceCommands(d: InferenceDeps): vscode.Disposable {
       token.onCancellationRequested(() => ac.abort());
       let last = 0;
       return runPointToBox(s.dir, s.doc.data.categories, jobs, predictor, {
-        batchSize: c.batch, classMap: c.classMap, signal: ac.signal, pool: predictor instanceof PointBoxModel ? getPool() : undefined,
+        batchSize: c.batch, classMap: c.classMap, signal: ac.signal, pool: predictor instanceof PriorBoxPredictor ? undefined : getPool(),
         onProgress: (p) => {
           const pctNow = (100 * p.done) / Math.max(1, p.total);
           const eta = Number.isFinite(p.etaSeconds) ? `${Math.floor(p.etaSeconds / 60)}:${String(Math.round(p.etaSeconds % 60)).padStart(2, '0')}` : '–';
@@ -121,8 +123,8 @@ export function registerInferenceCommands(d: InferenceDeps): vscode.Disposable {
     });
     for (const f of result.failed) log.warn(`pseudo-boxes: skipped ${f.file}: ${f.error}`);
     for (const k of result.skippedClasses) log.warn(`pseudo-boxes: skipped ${k.points} point(s) of class '${k.name}': the model does not know it (set pointbox.inference.classMap)`);
-    const modelId = predictor instanceof PointBoxModel ? path.basename(predictor.info.file) : 'prior';
-    const applied = applyPseudoBoxes(s.doc, result, { modelId, sha256: predictor instanceof PointBoxModel ? predictor.info.sha256 : undefined, executionProvider: result.executionProvider });
+    const modelId = predictor instanceof PriorBoxPredictor ? 'prior' : path.basename(predictor.info.file);
+    const applied = applyPseudoBoxes(s.doc, result, { modelId, sha256: predictor instanceof PriorBoxPredictor ? undefined : predictor.info.sha256, executionProvider: result.executionProvider });
     await s.saveNow();
     const total = result.stageMs.read + result.stageMs.decode + result.stageMs.prepare + result.stageMs.infer + result.stageMs.post || 1;
     log.info(`pseudo-boxes (${modelId} on ${result.executionProvider}): ${result.completedImageIds.length} images, ${applied.added} boxes (${applied.replaced} pending replaced) in ${result.seconds.toFixed(1)} s, ` +
@@ -150,7 +152,7 @@ export function registerInferenceCommands(d: InferenceDeps): vscode.Disposable {
       const ac = new AbortController();
       token.onCancellationRequested(() => ac.abort());
       for (const pr of predictors) {
-        const r = await evaluatePointToBox(s.doc.data, s.dir, pr, { split: opts?.split, batchSize: c.batch, classMap: c.classMap, signal: ac.signal, pool: pr instanceof PointBoxModel ? getPool() : undefined });
+        const r = await evaluatePointToBox(s.doc.data, s.dir, pr, { split: opts?.split, batchSize: c.batch, classMap: c.classMap, signal: ac.signal, pool: pr instanceof PriorBoxPredictor ? undefined : getPool() });
         rows.push({ model: r.model === 'prior' ? 'prior box (baseline)' : path.basename(r.model), device: r.device, ap50: r.ap50, ap75: r.ap75, map: r.map, meanBestIou: r.meanBestIou, points: r.points, images: r.images, seconds: r.seconds, perClass: r.perClass });
         split = r.split; seed = r.seed; pointSource = r.pointSource;
         for (const f of r.failedImages) warnings.push(`${path.basename(r.model)}: skipped ${f.file}: ${f.error}`);

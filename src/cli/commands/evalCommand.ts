@@ -4,7 +4,7 @@ import { UsageError } from '../command';
 import { hasFlag, optNumber, optString, parseArgs } from '../args';
 import { DatasetDocument } from '../../core/dataset/DatasetDocument';
 import { evaluatePointToBox } from '../../core/inference/evaluatePointToBox';
-import { PointBoxModel } from '../../core/inference/PointBoxModel';
+import { PriorBoxPredictor } from '../../core/inference/PriorBoxPredictor';
 import { writeFileAtomic } from '../../core/dataset/writeFileAtomic';
 import { inferenceValueOptions, loadPredictor, parseClassMap } from './inferenceOptions';
 
@@ -35,7 +35,7 @@ export const evalCommand: CliCommand = {
       }
       return 0;
     } finally {
-      if (predictor instanceof PointBoxModel) await predictor.dispose();
+      if (!(predictor instanceof PriorBoxPredictor)) await predictor.dispose();
     }
   },
 };

@@ -4,7 +4,7 @@ import { UsageError } from '../command';
 import { hasFlag, optNumber, optString, parseArgs } from '../args';
 import { DatasetDocument } from '../../core/dataset/DatasetDocument';
 import { applyPseudoBoxes, collectJobs, runPointToBox } from '../../core/inference/pseudoLabelPipeline';
-import { PointBoxModel } from '../../core/inference/PointBoxModel';
+import { PriorBoxPredictor } from '../../core/inference/PriorBoxPredictor';
 import { inferenceValueOptions, loadPredictor, parseClassMap } from './inferenceOptions';
 
 export const pseudoLabelCommand: CliCommand = {
@@ -31,7 +31,7 @@ export const pseudoLabelCommand: CliCommand = {
       for (const f of r.failed) io.err(`\nskipped ${f.file}: ${f.error}`);
       for (const s of r.skippedClasses) io.err(`\nskipped ${s.points} point(s) of class '${s.name}': the model does not know it (use --class-map)`);
       io.err('\n');
-      const model = predictor instanceof PointBoxModel ? predictor : undefined;
+      const model = predictor instanceof PriorBoxPredictor ? undefined : predictor;
       let applied = { added: 0, replaced: 0 };
       if (!hasFlag(p, 'dry-run')) {
         applied = applyPseudoBoxes(doc, r, { modelId: model ? model.info.file.split(/[\\/]/).pop()! : 'prior', sha256: model?.info.sha256, executionProvider: r.executionProvider });
@@ -46,7 +46,7 @@ export const pseudoLabelCommand: CliCommand = {
       else io.out(`${summary.images} images, ${summary.boxes} pending pseudo-boxes (${applied.replaced} earlier pending replaced), ${r.imagesPerSecond.toFixed(1)} images/s on ${r.executionProvider}${r.cancelled ? ' (cancelled)' : ''}\n`);
       return r.cancelled ? 130 : 0;
     } finally {
-      if (predictor instanceof PointBoxModel) await predictor.dispose();
+      if (!(predictor instanceof PriorBoxPredictor)) await predictor.dispose();
     }
   },
 };

@@ -10,6 +10,7 @@ import { InferenceError } from './InferenceError';
 import { readOnnxMetadata } from './readOnnxMetadata';
 import { checkModelContract, type PointBoxModelInfo, type TensorInfo } from './modelContract';
 import { providerFixHint, providerPlan, type DevicePreference } from './executionProviders';
+import type { ModelBatch, ModelOutput, PointToBoxModel } from './PointToBoxModel';
 
 // onnxruntime prints a red error line to stderr for every provider it cannot load (e.g. CUDA libraries
 // absent), which `auto` tries on purpose. Failures still reach us as exceptions, which we report with a
@@ -24,27 +25,11 @@ export interface LoadOptions {
   onProviderAttempt?: (ep: DevicePreference, error?: string) => void;
 }
 
-export interface ModelBatch {
-  batch: number;
-  points: number;
-  /** [B,1,S,S] normalized grey. */
-  image: Float32Array;
-  /** [B,N,2] in [0,1] of the model input. */
-  pointsXY: Float32Array;
-  /** [B,N] class indices of the model. */
-  labels: BigInt64Array;
-  /** [B,N] 1 = real point, 0 = padding. */
-  mask: Uint8Array;
-}
+export type { ModelBatch, ModelOutput } from './PointToBoxModel';
 
-export interface ModelOutput {
-  /** [B,N,4] x1,y1,x2,y2 in [0,1] of the model input. */
-  boxes: Float32Array;
-  /** [B,N] predicted IoU. */
-  scores: Float32Array;
-}
+export class PointBoxModel implements PointToBoxModel {
+  readonly kind = 'onnx' as const;
 
-export class PointBoxModel {
   private constructor(
     readonly info: PointBoxModelInfo,
     /** The execution provider that loaded (cpu, cuda, webgpu, dml, coreml). */

@@ -11,12 +11,12 @@ import { effectiveAnnotationsByImage } from '../dataset/datasetQueries';
 import type { DatasetDocument } from '../dataset/DatasetDocument';
 import { boxFromModel, pointToModel, xyxyToXywh, type XYXY } from '../../shared/geometry';
 import { InferenceError } from './InferenceError';
-import type { PointBoxModel } from './PointBoxModel';
+import type { PointToBoxModel } from './PointToBoxModel';
 import { PriorBoxPredictor } from './PriorBoxPredictor';
 import { WorkerPool, resolveWorkerScript } from '../workers/WorkerPool';
 import type { PrepareReply, PrepareRequest } from './modelInputMessages';
 
-export type Predictor = PointBoxModel | PriorBoxPredictor;
+export type Predictor = PointToBoxModel | PriorBoxPredictor;
 
 export interface PointQuery {
   annotationId?: number;
