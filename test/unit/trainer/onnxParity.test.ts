@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import * as ort from 'onnxruntime-node';
 import { PointBoxModel } from '../../../src/core/inference/PointBoxModel';
+import { readOnnxMetadata } from '../../../src/core/inference/readOnnxMetadata';
 
 const root = join(__dirname, '..', '..', '..');
 const modelsDir = join(root, 'models');
@@ -27,31 +28,6 @@ function loadTensor(dir: string, m: Meta): ort.Tensor {
     : new ort.Tensor('float32', new Float32Array(ab), m.shape);
 }
 
-/** ModelProto.metadata_props (field 14: {key = 1, value = 2}) read straight from the protobuf bytes. */
-export function readOnnxMetadata(buf: Uint8Array): Record<string, string> {
-  const dec = new TextDecoder();
-  function* fields(b: Uint8Array): Generator<[number, number, Uint8Array | number]> {
-    let i = 0;
-    const varint = (): number => { let s = 0, n = 0; for (;;) { const c = b[i++]!; n += (c & 0x7f) * 2 ** s; s += 7; if (!(c & 0x80)) return n; } };
-    while (i < b.length) {
-      const key = varint(); const f = Math.floor(key / 8); const wt = key & 7;
-      if (wt === 0) yield [f, wt, varint()];
-      else if (wt === 1) { i += 8; yield [f, wt, 0]; }
-      else if (wt === 5) { i += 4; yield [f, wt, 0]; }
-      else if (wt === 2) { const n = varint(); yield [f, wt, b.subarray(i, i + n)]; i += n; }
-      else throw new Error(`unsupported protobuf wire type ${wt}`);
-    }
-  }
-  const out: Record<string, string> = {};
-  for (const [f, wt, v] of fields(buf)) {
-    if (f !== 14 || wt !== 2) continue;
-    let k = '', val = '';
-    for (const [g, , w] of fields(v as Uint8Array)) { if (g === 1) k = dec.decode(w as Uint8Array); if (g === 2) val = dec.decode(w as Uint8Array); }
-    out[k] = val;
-  }
-  return out;
-}
-
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);
   let d = 0;
@@ -61,7 +37,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 async function checkModel(onnxPath: string, refDir: string): Promise<number> {
   const ref = JSON.parse(readFileSync(join(refDir, 'reference.json'), 'utf8')) as Ref;
-  const meta = readOnnxMetadata(readFileSync(onnxPath));
+  const meta = readOnnxMetadata(readFileSync(onnxPath), onnxPath).metadata;
   assert.equal(meta['pointbox.contract_version'], '1');
   const classes = JSON.parse(meta['pointbox.classes'] ?? 'null') as string[];
   assert.ok(Array.isArray(classes) && classes.length > 0, 'pointbox.classes is a JSON array');
