@@ -27,7 +27,7 @@ export function packageVsix(tgt) {
   const out = join(root, `${pkg.name}-${tgt}-${pkg.version}.vsix`);
   rmSync(out, { force: true });
   execFileSync(join(root, 'node_modules', '.bin', 'vsce'), ['package', '--target', tgt, '--ignoreFile', ignoreFile,
-    '--allow-missing-repository', '--skip-license', '--no-update-package-json', '--out', out],
+    '--allow-missing-repository', '--skip-license', '--no-update-package-json', '--no-rewrite-relative-links', '--out', out],
   { cwd: root, stdio: ['ignore', 2, 2] });
   rmSync(ignoreFile, { force: true });
   return { file: out, bytes: statSync(out).size };

@@ -6,6 +6,7 @@
 //   4. python: the PyTorch trainer's tests                 (scripts/test-python.mjs, if present)
 //   5. integration: the suite inside a real VS Code         (code-server 4.100.3 here; test-electron: npm run test:desktop)
 //   6. e2e: Playwright + Chromium against code-server       (test/e2e)
+//   7. integration-vsix: the suite against the packaged .vsix, installed as a user would
 // The last line is 'N passed, N failed' over the tiers.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -23,6 +24,9 @@ const tiers = [
   ...(existsSync(join(root, 'scripts', 'test-python.mjs')) ? [['python', [process.execPath, 'scripts/test-python.mjs']]] : []),
   ['integration', [process.execPath, 'test/integration/runInCodeServer.mjs']],
   ['e2e', [process.execPath, '--test', '--test-concurrency=1', 'test/e2e/workbench.test.mjs', 'test/e2e/pseudoLabels.test.mjs']],
+  // The same integration suite against the packaged linux .vsix installed with --install-extension:
+  // what ships, with only its own node_modules (catches files .vscodeignore drops by mistake).
+  ['integration-vsix', [process.execPath, 'test/integration/runInCodeServer.mjs', '--vsix']],
 ];
 const only = process.argv.slice(2);
 const results = [];

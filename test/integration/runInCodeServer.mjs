@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, startCodeServer, launchBrowser, openWorkbench } from '../support/codeServer.mjs';
 
-export async function runIntegration({ grep, quiet = false } = {}) {
+export async function runIntegration({ grep, quiet = false, vsix } = {}) {
   if (!process.env.POINTBOX_SKIP_BUILD) {
     execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: ['ignore', 2, 2] });
   }
@@ -23,6 +23,7 @@ export async function runIntegration({ grep, quiet = false } = {}) {
     workspace,
     env: { POINTBOX_TEST_SUITE: join(repoRoot, 'out', 'test', 'integration', 'index.js'), POINTBOX_TEST_RESULTS: resultsFile, POINTBOX_TEST_GREP: grep ?? '' },
     extraExtensions: [join(repoRoot, 'test', 'integration', 'harness')],
+    vsix,
   });
   const browser = await launchBrowser();
   try {
@@ -38,7 +39,7 @@ export async function runIntegration({ grep, quiet = false } = {}) {
         console.log(`${t.state === 'passed' ? 'ok  ' : t.state === 'failed' ? 'FAIL' : 'skip'} ${t.title}${t.durationMs !== undefined ? ` (${t.durationMs} ms)` : ''}`);
         if (t.error) console.log('     ' + t.error.split('\n').slice(0, 8).join('\n     '));
       }
-      console.log(`integration (code-server 4.100.3): ${report.passed} passed, ${report.failed} failed`);
+      console.log(`integration (code-server 4.100.3${vsix ? ', packaged .vsix' : ''}): ${report.passed} passed, ${report.failed} failed`);
     }
     return report;
   } finally {
@@ -48,7 +49,13 @@ export async function runIntegration({ grep, quiet = false } = {}) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  runIntegration({ grep: process.env.POINTBOX_TEST_GREP }).then((r) => {
+  // --vsix: package the extension for this platform and run the suite against the installed .vsix.
+  let vsix;
+  if (process.argv.includes('--vsix')) {
+    const { packageVsix } = await import('../../scripts/package-vsix.mjs');
+    vsix = packageVsix(`${process.platform}-${process.arch}`).file;
+  }
+  runIntegration({ grep: process.env.POINTBOX_TEST_GREP, vsix }).then((r) => {
     process.exit(r.failed > 0 || r.passed === 0 ? 1 : 0);
   }, (e) => { console.error(e.message ?? e); process.exit(1); });
 }

@@ -1,7 +1,7 @@
 // Starts a real VS Code (code-server 4.100.3, the VS Code 1.100 server) on loopback with PointBox installed
 // from this checkout, and drives it with Playwright in Debian's Chromium. Used by the integration tier
 // (test/integration/runInCodeServer.mjs), the UI tier (test/e2e) and `npm start` (scripts/start-demo.mjs).
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, symlinkSync, cpSync, existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -39,10 +39,23 @@ export function prepareExtensionsDir(base, extra = []) {
 }
 
 /** Starts code-server; resolves when it listens. `env` reaches the extension host's process.env. */
-export async function startCodeServer({ workspace, env = {}, extraExtensions = [], trust = true, port, log = false }) {
+export async function startCodeServer({ workspace, env = {}, extraExtensions = [], trust = true, port, log = false, vsix }) {
   const entry = setupCodeServer();
   const base = mkdtempSync(join(tmpdir(), 'pointbox-cs-'));
-  const extDir = prepareExtensionsDir(base, extraExtensions);
+  let extDir;
+  if (vsix) {
+    // Install the packaged .vsix the way a user does, so the test runs exactly what ships.
+    extDir = join(base, 'extensions');
+    mkdirSync(extDir, { recursive: true });
+    execFileSync(process.execPath, [entry, '--extensions-dir', extDir, '--install-extension', vsix], { stdio: ['ignore', 'ignore', 'inherit'] });
+    for (const dir of extraExtensions) cpSync(dir, join(extDir, dir.split('/').pop()), { recursive: true });
+    // The install wrote extensions.json, which would mark the folders copied in after it as obsolete;
+    // without it code-server scans the folder and finds both.
+    rmSync(join(extDir, 'extensions.json'), { force: true });
+    rmSync(join(extDir, '.obsolete'), { force: true });
+  } else {
+    extDir = prepareExtensionsDir(base, extraExtensions);
+  }
   const userData = join(base, 'user-data');
   mkdirSync(join(userData, 'User'), { recursive: true });
   // No welcome page, no telemetry, no update checks, no network lookups that stall a closed machine.
