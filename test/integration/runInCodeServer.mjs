@@ -50,12 +50,13 @@ export async function runIntegration({ grep, quiet = false, vsix } = {}) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   // --vsix: package the extension for this platform and run the suite against the installed .vsix.
-  let vsix;
-  if (process.argv.includes('--vsix')) {
-    const { packageVsix } = await import('../../scripts/package-vsix.mjs');
-    vsix = packageVsix(`${process.platform}-${process.arch}`).file;
-  }
-  runIntegration({ grep: process.env.POINTBOX_TEST_GREP, vsix }).then((r) => {
+  (async () => {
+    let vsix;
+    if (process.argv.includes('--vsix')) {
+      const { packageVsix } = await import('../../scripts/package-vsix.mjs');
+      vsix = packageVsix(`${process.platform}-${process.arch}`).file;
+    }
+    const r = await runIntegration({ grep: process.env.POINTBOX_TEST_GREP, vsix });
     process.exit(r.failed > 0 || r.passed === 0 ? 1 : 0);
-  }, (e) => { console.error(e.message ?? e); process.exit(1); });
+  })().catch((e) => { console.error(e.message ?? e); process.exit(1); });
 }
