@@ -1,12 +1,10 @@
 import { dirname, resolve } from 'node:path';
 import type { CliCommand } from '../command';
-import { UsageError } from '../command';
 import { hasFlag, optNumber, optString, parseArgs } from '../args';
-import { DatasetDocument } from '../../core/dataset/DatasetDocument';
 import { evaluatePointToBox } from '../../core/inference/evaluatePointToBox';
 import { PriorBoxPredictor } from '../../core/inference/PriorBoxPredictor';
 import { writeFileAtomic } from '../../core/dataset/writeFileAtomic';
-import { inferenceValueOptions, loadPredictor, parseClassMap } from './inferenceOptions';
+import { inferenceValueOptions, loadDatasetArg, loadPredictor, parseClassMap } from './inferenceOptions';
 
 export const evalCommand: CliCommand = {
   name: 'eval',
@@ -14,10 +12,7 @@ export const evalCommand: CliCommand = {
   usage: 'pointbox eval <dataset.pointbox.json> --model <file.onnx|prior> [--split val] [--seed K] [--resample-points] [--device ...] [--batch N] [--class-map ...] [--out result.json] [--json]',
   async run(argv, io) {
     const p = parseArgs(argv, { values: [...inferenceValueOptions, 'seed', 'out'], flags: ['json', 'resample-points'] });
-    const file = p.positionals[0];
-    if (!file || p.positionals.length !== 1) throw new UsageError('give one dataset file');
-    const path = resolve(io.cwd, file);
-    const doc = DatasetDocument.load(path);
+    const { path, doc } = loadDatasetArg(p, io.cwd);
     const predictor = await loadPredictor(p, io.cwd, doc.data, (s) => io.err(s + '\n'));
     try {
       const r = await evaluatePointToBox(doc.data, dirname(path), predictor, {

@@ -7,9 +7,18 @@ import { DEVICE_PREFERENCES, type DevicePreference } from '../../core/inference/
 import { PointBoxModel } from '../../core/inference/PointBoxModel';
 import { PriorBoxPredictor } from '../../core/inference/PriorBoxPredictor';
 import type { DatasetFile } from '../../core/dataset/schema';
+import { DatasetDocument } from '../../core/dataset/DatasetDocument';
 import type { Predictor } from '../../core/inference/pseudoLabelPipeline';
 
 export const inferenceValueOptions = ['model', 'device', 'batch', 'split', 'class-map', 'threads'];
+
+/** The one dataset file a command takes as its positional argument, loaded. */
+export function loadDatasetArg(p: ParsedArgs, cwd: string): { path: string; doc: DatasetDocument } {
+  const file = p.positionals[0];
+  if (!file || p.positionals.length !== 1) throw new UsageError('give one dataset file');
+  const path = resolve(cwd, file);
+  return { path, doc: DatasetDocument.load(path) };
+}
 
 export function parseClassMap(p: ParsedArgs, cwd: string): Record<string, string> {
   const v = optString(p, 'class-map');

@@ -1,11 +1,9 @@
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import type { CliCommand } from '../command';
-import { UsageError } from '../command';
 import { hasFlag, optNumber, optString, parseArgs } from '../args';
-import { DatasetDocument } from '../../core/dataset/DatasetDocument';
 import { applyPseudoBoxes, collectJobs, runPointToBox } from '../../core/inference/pseudoLabelPipeline';
 import { PriorBoxPredictor } from '../../core/inference/PriorBoxPredictor';
-import { inferenceValueOptions, loadPredictor, parseClassMap } from './inferenceOptions';
+import { inferenceValueOptions, loadDatasetArg, loadPredictor, parseClassMap } from './inferenceOptions';
 
 export const pseudoLabelCommand: CliCommand = {
   name: 'pseudo-label',
@@ -13,10 +11,7 @@ export const pseudoLabelCommand: CliCommand = {
   usage: 'pointbox pseudo-label <dataset.pointbox.json> --model <file.onnx|prior> [--device auto|cpu|cuda|webgpu|dml|coreml] [--batch N] [--threads N] [--split S] [--class-map "Data=Model,..."|map.json] [--dry-run] [--json]',
   async run(argv, io) {
     const p = parseArgs(argv, { values: inferenceValueOptions, flags: ['json', 'dry-run'] });
-    const file = p.positionals[0];
-    if (!file || p.positionals.length !== 1) throw new UsageError('give one dataset file');
-    const path = resolve(io.cwd, file);
-    const doc = DatasetDocument.load(path);
+    const { path, doc } = loadDatasetArg(p, io.cwd);
     const predictor = await loadPredictor(p, io.cwd, doc.data, (s) => io.err(s + '\n'));
     try {
       const jobs = collectJobs(doc.data, { split: optString(p, 'split') });
