@@ -79,7 +79,6 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetsNod
     item.tooltip = tooltip(node);
     item.iconPath = icon(node.kind);
     item.contextValue = node.type === 'group' ? `group-${node.group}` : node.type === 'image' ? (node.group && ['pending', 'accepted', 'edited', 'rejected'].includes(node.group) ? 'image-pseudo' : 'image') : node.type;
-    if (node.type === 'dataset') item.resourceUri = undefined;
     if (node.type === 'image' && node.imageId !== undefined) {
       const p = s.imagePath(node.imageId);
       if (p) {
@@ -105,11 +104,6 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetsNod
     const parent = s?.tree.parentOf(n.nodeId);
     if (!parent || parent === rootId) return { uri: n.uri };
     return { uri: n.uri, nodeId: parent };
-  }
-
-  /** The node of the dataset root of a session; its nodeId is the model's top node. */
-  node(uri: vscode.Uri, nodeId?: string): DatasetsNode {
-    return { uri, nodeId };
   }
 
   dispose(): void {

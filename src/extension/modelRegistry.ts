@@ -79,21 +79,19 @@ export class ModelRegistry implements vscode.Disposable {
         if (type === vscode.FileType.File && name.endsWith('.onnx')) found.push(await this.describe(vscode.Uri.joinPath(shipped, name), 'shipped'));
       }
     } catch { /* no models folder */ }
-    {
-      const files = await vscode.workspace.findFiles('**/*.onnx', '{**/node_modules/**,**/.git/**}', 500);
-      const extra = vscode.workspace.getConfiguration('pointbox').get<string[]>('models.searchPaths', []);
-      for (const folder of vscode.workspace.workspaceFolders ?? []) {
-        for (const rel of extra) {
-          files.push(...await vscode.workspace.findFiles(new vscode.RelativePattern(vscode.Uri.joinPath(folder.uri, rel), '**/*.onnx'), undefined, 200));
-        }
+    const files = await vscode.workspace.findFiles('**/*.onnx', '{**/node_modules/**,**/.git/**}', 500);
+    const extra = vscode.workspace.getConfiguration('pointbox').get<string[]>('models.searchPaths', []);
+    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+      for (const rel of extra) {
+        files.push(...await vscode.workspace.findFiles(new vscode.RelativePattern(vscode.Uri.joinPath(folder.uri, rel), '**/*.onnx'), undefined, 200));
       }
-      const seen = new Set(found.map((f) => f.uri.fsPath));
-      for (const f of files) {
-        if (seen.has(f.fsPath)) continue;
-        seen.add(f.fsPath);
-        const isRun = path.basename(f.fsPath) === 'model.onnx' && /(^|[\\/])runs?[\\/]/.test(f.fsPath);
-        found.push(await this.describe(f, isRun ? 'run' : 'workspace'));
-      }
+    }
+    const seen = new Set(found.map((f) => f.uri.fsPath));
+    for (const f of files) {
+      if (seen.has(f.fsPath)) continue;
+      seen.add(f.fsPath);
+      const isRun = path.basename(f.fsPath) === 'model.onnx' && /(^|[\\/])runs?[\\/]/.test(f.fsPath);
+      found.push(await this.describe(f, isRun ? 'run' : 'workspace'));
     }
     this.entries = found;
     this.log.info(`models: ${found.length} found (${found.filter((f) => !f.problem).length} usable)`);

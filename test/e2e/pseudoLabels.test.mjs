@@ -8,18 +8,18 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync, readFileSync, existsSync, copyFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot, startCodeServer, launchBrowser, openWorkbench } from '../support/codeServer.mjs';
+import { repoRoot, buildUnlessSkipped, openWorkspaceInBrowser } from '../support/codeServer.mjs';
 
 const artifacts = join(repoRoot, 'artifacts', 'e2e');
 mkdirSync(artifacts, { recursive: true });
-let server, browser, page, workspace;
+let session, page, workspace;
 const shipped = existsSync(join(repoRoot, 'models')) ? readdirSync(join(repoRoot, 'models')).filter((f) => f.endsWith('.onnx')) : [];
 const haveTorch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
 const skip = shipped.length === 0 && !haveTorch ? 'no shipped model and no python3-torch to build a test model' : false;
 
 before(async () => {
   if (skip) return;
-  if (!process.env.POINTBOX_SKIP_BUILD) execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'inherit' });
+  buildUnlessSkipped();
   workspace = join(mkdtempSync(join(tmpdir(), 'pointbox-e2e-pl-')), 'workspace');
   mkdirSync(workspace, { recursive: true });
   execFileSync(process.execPath, [join(repoRoot, 'dist', 'cli.js'), 'phantom', '--out', join(workspace, 'phantom'), '--images', '24', '--seed', '21', '--size', '256', '--format', 'png', '--box-ratio', '0.25'], { stdio: 'ignore' });
@@ -32,14 +32,12 @@ before(async () => {
     mkdirSync(join(workspace, '.vscode'));
     writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'pointbox.inference.classMap': { Atelectasis: 'Effusion', Cardiomegaly: 'Mass', Infiltrate: 'Effusion', Pneumonia: 'Effusion', Pneumothorax: 'Effusion' } }));
   }
-  server = await startCodeServer({ workspace });
-  browser = await launchBrowser();
-  page = await openWorkbench(browser, server.url);
+  session = await openWorkspaceInBrowser(workspace);
+  page = session.page;
 });
 
 after(async () => {
-  await browser?.close();
-  await server?.stop();
+  await session?.close();
 });
 
 test('Generate Pseudo-Boxes from the palette adds a pending group to the tree', { skip, timeout: 180_000 }, async () => {

@@ -5,29 +5,26 @@
 // by name; the runner's summary line counts them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot, startCodeServer, launchBrowser, openWorkbench } from '../support/codeServer.mjs';
+import { repoRoot, buildUnlessSkipped, openWorkspaceInBrowser } from '../support/codeServer.mjs';
 
 const artifacts = join(repoRoot, 'artifacts', 'e2e');
 mkdirSync(artifacts, { recursive: true });
-let server, browser, page;
+let session, page;
 
 before(async () => {
-  if (!process.env.POINTBOX_SKIP_BUILD) execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'inherit' });
+  buildUnlessSkipped();
   const workspace = join(mkdtempSync(join(tmpdir(), 'pointbox-e2e-')), 'workspace');
   mkdirSync(workspace);
   writeFileSync(join(workspace, 'notes.md'), '# PointBox e2e workspace\n');
-  server = await startCodeServer({ workspace });
-  browser = await launchBrowser();
-  page = await openWorkbench(browser, server.url);
+  session = await openWorkspaceInBrowser(workspace);
+  page = session.page;
 });
 
 after(async () => {
-  await browser?.close();
-  await server?.stop();
+  await session?.close();
 });
 
 test('the PointBox activity-bar container opens and shows Datasets, Models and Runs', async () => {

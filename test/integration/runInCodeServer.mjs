@@ -7,12 +7,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot, startCodeServer, launchBrowser, openWorkbench } from '../support/codeServer.mjs';
+import { repoRoot, startCodeServer, launchBrowser, openWorkbench, buildUnlessSkipped } from '../support/codeServer.mjs';
 
 export async function runIntegration({ grep, quiet = false, vsix } = {}) {
-  if (!process.env.POINTBOX_SKIP_BUILD) {
-    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: ['ignore', 2, 2] });
-  }
+  buildUnlessSkipped();
   execFileSync(process.execPath, ['scripts/build-tests.mjs'], { cwd: repoRoot, stdio: ['ignore', 2, 2] });
   const work = mkdtempSync(join(tmpdir(), 'pointbox-it-'));
   const workspace = join(work, 'workspace');

@@ -113,3 +113,22 @@ export async function openWorkbench(browser, url, viewport = { width: 1400, heig
   await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
   return page;
 }
+
+/** `npm run build` unless POINTBOX_SKIP_BUILD is set (npm test builds once for every tier). */
+export function buildUnlessSkipped() {
+  if (!process.env.POINTBOX_SKIP_BUILD) execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: ['ignore', 2, 2] });
+}
+
+/** Serves `workspace` in code-server with PointBox installed and opens the workbench in Chromium. */
+export async function openWorkspaceInBrowser(workspace) {
+  const server = await startCodeServer({ workspace });
+  const browser = await launchBrowser();
+  try {
+    const page = await openWorkbench(browser, server.url);
+    return { server, browser, page, async close() { await browser.close(); await server.stop(); } };
+  } catch (e) {
+    await browser.close();
+    await server.stop();
+    throw e;
+  }
+}

@@ -4,9 +4,9 @@
  * terminated (and replaced) and the task fails with TIMEOUT, so one bad file never hangs a batch.
  * Tasks take an AbortSignal; aborting a running task also terminates its worker.
  */
-import { Worker } from 'node:worker_threads';
-import { existsSync } from 'node:fs';
+import type { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
+import { findWorkerScript, startWorker } from '../workers/workerScripts';
 import { cpus } from 'node:os';
 import { ImagingError, imagingErrorFromData, type ImagingErrorData } from './ImagingError';
 import type { DecodedImage } from './DecodedImage';
@@ -76,17 +76,9 @@ interface Task {
 interface Slot { worker: Worker; task?: Task; timer?: ReturnType<typeof setTimeout> }
 
 /** Worker source for a .ts entry (tests, tsx): register tsx's CommonJS hook inside the worker, then load it. */
-function tsBootstrap(path: string): string {
-  return `require('tsx/cjs/api').register(); require(${JSON.stringify(path)});`;
-}
-
 function defaultWorker(): { path: string } {
-  const here = typeof __dirname === 'string' ? __dirname : process.cwd();
-  for (const p of [join(here, 'workers', 'decode.js'), join(here, '..', 'workers', 'decode.js'), join(here, 'decode.js')]) {
-    if (existsSync(p) && !p.endsWith(join('imaging', 'decode.js'))) return { path: p };
-  }
-  // Running from source (tests, tsx): load the TypeScript entry through tsx's loader.
-  return { path: join(here, 'decode.worker.ts') };
+  const source = join(typeof __dirname === 'string' ? __dirname : process.cwd(), 'decode.worker.ts');
+  return { path: findWorkerScript('decode', source) ?? source };
 }
 
 export class DecodePool {
@@ -111,8 +103,7 @@ export class DecodePool {
   get size(): number { return this.slots.length; }
 
   private spawn(): Slot {
-    const isTs = this.worker.path.endsWith('.ts');
-    const worker = new Worker(isTs ? tsBootstrap(this.worker.path) : this.worker.path, { eval: isTs, resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb } });
+    const worker = startWorker(this.worker.path, { resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb } });
     const slot: Slot = { worker };
     worker.on('message', (res: DecodeResponse) => this.onMessage(slot, res));
     worker.on('error', (err) => this.onWorkerDeath(slot, new ImagingError('WORKER_FAILED', `decode worker failed: ${err.message}`, slot.task?.req.fileName)));

@@ -3,9 +3,9 @@
  * same interface as PointBoxModel. Batches go over as transferred buffers; a crashed worker fails the
  * pending calls with a message instead of hanging them.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
-import { resolveWorkerScript } from '../workers/WorkerPool';
+import { resolveWorkerScript, startWorker } from '../workers/workerScripts';
 import { InferenceError } from './InferenceError';
 import type { InferenceReply, InferenceRequest } from './inferenceMessages';
 import type { DevicePreference } from './executionProviders';
@@ -28,9 +28,7 @@ export class PointBoxModelWorker implements PointToBoxModel {
 
   private static spawn(): { worker: Worker; pending: Map<number, Pending> } {
     const script = resolveWorkerScript('inference', join(__dirname, 'inference.worker.ts'));
-    const worker = script.endsWith('.ts')
-      ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(script)});`, { eval: true })
-      : new Worker(script);
+    const worker = startWorker(script);
     const pending = new Map<number, Pending>();
     const failAll = (msg: string) => { for (const p of pending.values()) p.reject(new Error(msg)); pending.clear(); };
     worker.on('message', (r: InferenceReply) => { const p = pending.get(r.id); if (p) { pending.delete(r.id); p.resolve(r); } });

@@ -13,7 +13,8 @@ import { boxFromModel, pointToModel, xyxyToXywh, type XYXY } from '../../shared/
 import { InferenceError } from './InferenceError';
 import type { PointToBoxModel } from './PointToBoxModel';
 import { PriorBoxPredictor } from './PriorBoxPredictor';
-import { WorkerPool, resolveWorkerScript } from '../workers/WorkerPool';
+import { WorkerPool } from '../workers/WorkerPool';
+import { resolveWorkerScript } from '../workers/workerScripts';
 import type { PrepareReply, PrepareRequest } from './modelInputMessages';
 
 export type Predictor = PointToBoxModel | PriorBoxPredictor;

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { findWorkerScript, startWorker } from '../workers/workerScripts';
 import type { Annotation, Category, DatasetFile, ImageRecord, LabelLevel, SplitName } from '../dataset/schema';
 import { DATASET_SCHEMA_VERSION } from '../dataset/schema';
 import { writeFileAtomic } from '../dataset/writeFileAtomic';
@@ -93,23 +94,7 @@ export async function generatePhantomDataset(o: PhantomDatasetOptions): Promise<
 
 /** The worker script: the bundle's dist/workers/phantom.js, or the .ts source when running under tsx. */
 function workerFile(): string | undefined {
-  const bundled = join(__dirname, 'workers', 'phantom.js');
-  if (existsSync(bundled)) return bundled;
-  const source = join(__dirname, 'phantom.worker.ts');
-  if (existsSync(source) && __filename.endsWith('.ts') && tsxCjsHook()) return source;
-  return undefined;
-}
-
-/** tsx's CommonJS hook, when this process can resolve it (it runs from source, i.e. tests and benches). */
-function tsxCjsHook(): string | undefined {
-  try { return require.resolve('tsx/cjs'); } catch { return undefined; }
-}
-
-function startWorker(file: string): Worker {
-  // Node 20 resolves a worker's main script before any --import loader runs, so a .ts entry is
-  // bootstrapped through tsx's CommonJS hook instead.
-  if (!file.endsWith('.ts')) return new Worker(file);
-  return new Worker(`require(${JSON.stringify(tsxCjsHook())}); require(${JSON.stringify(file)});`, { eval: true });
+  return findWorkerScript('phantom', join(__dirname, 'phantom.worker.ts'));
 }
 
 async function runInWorkers(file: string, nWorkers: number, n: number, base: Omit<PhantomFileTask, 'index'>,

@@ -4,10 +4,9 @@
  * A task that exceeds its time limit gets its worker terminated and replaced (a hung codec can't hang a
  * batch); an aborted signal rejects queued tasks at once.
  */
-import { Worker } from 'node:worker_threads';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { cpus } from 'node:os';
+import { startWorker } from './workerScripts';
 
 interface Pending<R> {
   msg: unknown;
@@ -23,17 +22,6 @@ interface Slot {
   busy: boolean;
 }
 
-/**
- * Finds a worker entry: dist/workers/<name>.js next to a bundle (extension.js / cli.js live in dist/), or
- * the TypeScript source when running under tsx (tests), whose execArgv the worker inherits.
- */
-export function resolveWorkerScript(name: string, sourceFile: string): string {
-  const bundled = join(__dirname, 'workers', `${name}.js`);
-  if (existsSync(bundled)) return bundled;
-  if (existsSync(sourceFile)) return sourceFile;
-  throw new Error(`worker script '${name}' not found (looked for ${bundled} and ${sourceFile}); run npm run build`);
-}
-
 export class WorkerPool<Req, Res> {
   private readonly slots: Slot[] = [];
   private readonly queue: Pending<Res>[] = [];
@@ -44,11 +32,7 @@ export class WorkerPool<Req, Res> {
   }
 
   private spawn(): Worker {
-    // A TypeScript entry (tests under tsx): Node 20 resolves a worker's main script before any --import
-    // loader runs, so bootstrap through tsx's CommonJS hook instead.
-    const w = this.script.endsWith('.ts')
-      ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(this.script)});`, { eval: true })
-      : new Worker(this.script);
+    const w = startWorker(this.script);
     w.unref();
     return w;
   }

@@ -1,0 +1,42 @@
+/**
+ * Where worker_threads entry points live and how to start them, for every pool in core (DecodePool,
+ * WorkerPool, PointBoxModelWorker, the phantom generator).
+ *
+ * Bundled, an entry `src/**\/<name>.worker.ts` is `dist/workers/<name>.js` (scripts/build.mjs); the calling
+ * code sits in `dist/` (extension.js, cli.js) or in `dist/workers/` (code running inside another worker).
+ * From source (tests, benches under tsx) the `.ts` file is used. Node 20 resolves a worker's main script
+ * before any `--import` loader runs, so a `.ts` entry is started through tsx's CommonJS hook, required by
+ * absolute path because an eval worker resolves modules from the process's cwd, not from this file.
+ */
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
+
+function tsxCjsHook(): string | undefined {
+  try { return require.resolve('tsx/cjs'); } catch { return undefined; }
+}
+
+/** The entry for `name`, or undefined when neither the bundle nor a runnable source is there. */
+export function findWorkerScript(name: string, sourceFile: string): string | undefined {
+  const here = typeof __dirname === 'string' ? __dirname : process.cwd();
+  const bundled = [join(here, 'workers', `${name}.js`), ...(basename(here) === 'workers' ? [join(here, `${name}.js`)] : [])];
+  const found = bundled.find((p) => existsSync(p));
+  if (found) return found;
+  if (existsSync(sourceFile) && tsxCjsHook()) return sourceFile;
+  return undefined;
+}
+
+/** Like findWorkerScript, but a missing entry is an error that says how to fix it. */
+export function resolveWorkerScript(name: string, sourceFile: string): string {
+  const found = findWorkerScript(name, sourceFile);
+  if (!found) throw new Error(`worker script '${name}' not found (looked for dist/workers/${name}.js and ${sourceFile}); run npm run build`);
+  return found;
+}
+
+/** Starts a worker on a bundled `.js` entry or, through tsx, on a `.ts` source entry. */
+export function startWorker(script: string, options: WorkerOptions = {}): Worker {
+  if (!script.endsWith('.ts')) return new Worker(script, options);
+  const hook = tsxCjsHook();
+  if (!hook) throw new Error(`cannot start ${script}: tsx is not installed (source entries need it; bundles do not)`);
+  return new Worker(`require(${JSON.stringify(hook)}); require(${JSON.stringify(script)});`, { ...options, eval: true });
+}
