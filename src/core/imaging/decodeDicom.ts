@@ -7,6 +7,7 @@ import { readImageAttributes, type ImageAttributes } from './readImageAttributes
 import { headerSummary } from './headerSummary';
 import { decodeCompressedFrame } from './codecs/decodeCompressedFrame';
 import { storedValues } from './storedValues';
+import type { WordOrSummary } from './wordOrSummary';
 import { planarToInterleaved8, ybr422ToYbrFull, ybrFullToRgb } from './colour';
 import { isDecodable } from './transferSyntax';
 
@@ -25,6 +26,8 @@ export interface DicomDecodeOptions {
    * with the result (and transferred with it).
    */
   ownsInput?: boolean;
+  /** Block ORs of `bytes`' buffer made while reading it (readImageFile): the raw high-bit check then needs no extra pass. */
+  wordOr?: WordOrSummary;
 }
 
 const hostLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -146,7 +149,7 @@ export async function decodeParsedDicom(parsed: ParsedDicom, platform: ImagingPl
   if (a.samplesPerPixel === 1) {
     if (photometricIn !== 'MONOCHROME1' && photometricIn !== 'MONOCHROME2') warnings.push(`PhotometricInterpretation ${photometricIn} with 1 sample: treated as MONOCHROME2`);
     photometric = photometricIn === 'MONOCHROME1' ? 'MONOCHROME1' : 'MONOCHROME2';
-    data = storedValues(raw, a.bitsAllocated, a.bitsStored, a.highBit, signed);
+    data = storedValues(raw, a.bitsAllocated, a.bitsStored, a.highBit, signed, opts.wordOr);
     if (!codecOwned && !opts.ownsInput && data.buffer === ds.byteArray.buffer) data = data.slice();
   } else {
     if (a.bitsAllocated !== 8) throw new DicomDecodeError('UNSUPPORTED_IMAGE', `colour with BitsAllocated ${a.bitsAllocated}`, file);

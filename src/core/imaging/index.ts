@@ -2,13 +2,14 @@
  * PointBox imaging core, Node entry (CLI, extension-host worker threads, tests). The browser web worker
  * imports decodeImage.ts with its own platform instead (this file pulls in node:fs and node:zlib).
  */
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { decodeImage, type DecodeImageOptions } from './decodeImage';
 import { nodeImagingPlatform } from './nodeImagingPlatform';
 import { DicomDecodeError } from './ImagingError';
 import type { DecodedImage } from './DecodedImage';
 import { readDicomInfo } from './decodeDicom';
+import { readImageFile } from './readImageFile';
+import type { WordOrSummary } from './wordOrSummary';
 
 export * from './DecodedImage';
 export * from './ImagingError';
@@ -22,27 +23,30 @@ export type { HeaderEntry, HeaderSummary } from './headerSummary';
 export type { ImageAttributes } from './readImageAttributes';
 export { nodeImagingPlatform } from './nodeImagingPlatform';
 
-async function readBytes(source: string | Uint8Array, fileName?: string): Promise<Uint8Array> {
-  if (typeof source !== 'string') return source;
+function readBytes(source: string | Uint8Array, fileName?: string): { bytes: Uint8Array; wordOr?: WordOrSummary } {
+  if (typeof source !== 'string') return { bytes: source };
   try {
-    const b = await readFile(source);
-    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    return readImageFile(source);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new DicomDecodeError('NOT_AN_IMAGE', `cannot read file (${code ?? (e instanceof Error ? e.message : e)})`, fileName ?? source);
   }
 }
 
-/** Decode a DICOM/PNG/JPEG file (path or bytes) in this thread. For batches use DecodePool. */
+/**
+ * Decode a DICOM/PNG/JPEG file (path or bytes) in this thread. For batches use DecodePool. A path is read
+ * synchronously (readImageFile.ts): this runs in worker threads and the CLI, not on the extension host's
+ * main thread.
+ */
 export async function decodeImageFile(source: string | Uint8Array, opts: DecodeImageOptions = {}): Promise<DecodedImage> {
   const fileName = opts.fileName ?? (typeof source === 'string' ? basename(source) : undefined);
-  const bytes = await readBytes(source, fileName);
-  return decodeImage(bytes, nodeImagingPlatform, { ...opts, fileName, ownsInput: opts.ownsInput ?? typeof source === 'string' });
+  const { bytes, wordOr } = readBytes(source, fileName);
+  return decodeImage(bytes, nodeImagingPlatform, { ...opts, fileName, wordOr, ownsInput: opts.ownsInput ?? typeof source === 'string' });
 }
 
 /** Header-only DICOM read (no pixel decode). */
 export async function readDicomFileInfo(source: string | Uint8Array, fileName?: string) {
   const name = fileName ?? (typeof source === 'string' ? basename(source) : undefined);
-  return readDicomInfo(await readBytes(source, name), nodeImagingPlatform, name);
+  return readDicomInfo(readBytes(source, name).bytes, nodeImagingPlatform, name);
 }
 export { DecodePool, type DecodePoolOptions, type DecodeTaskOptions, type DecodeResult, type BatchItem, type BatchOptions } from './DecodePool';

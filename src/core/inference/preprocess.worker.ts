@@ -3,11 +3,11 @@
  * full-resolution pixels never reach the main thread; only the S x S float32 canvas comes back (transferred).
  */
 import { parentPort } from 'node:worker_threads';
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { decodeImage } from '../imaging/decodeImage';
 import { nodeImagingPlatform } from '../imaging/nodeImagingPlatform';
+import { readImageFile } from '../imaging/readImageFile';
 import { prepareModelImage } from './modelInput';
 import type { PrepareReply, PrepareRequest } from './modelInputMessages';
 
@@ -16,9 +16,10 @@ parentPort?.on('message', async (req: PrepareRequest) => {
   const transfer: ArrayBuffer[] = [];
   try {
     const t0 = performance.now();
-    const buf = await readFile(req.file);
+    // Synchronous read (this is a worker thread) that also summarizes the words for the raw high-bit check.
+    const { bytes, wordOr } = readImageFile(req.file);
     const t1 = performance.now();
-    const img = await decodeImage(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), nodeImagingPlatform, { fileName: basename(req.file) });
+    const img = await decodeImage(bytes, nodeImagingPlatform, { fileName: basename(req.file), ownsInput: true, wordOr });
     const t2 = performance.now();
     const m = prepareModelImage(img, req.size, req.normalization);
     const t3 = performance.now();
