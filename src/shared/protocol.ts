@@ -38,3 +38,74 @@ export type EvaluationViewToHost =
   | { type: 'ready' }
   | { type: 'openJson' }
   | { type: 'rendered'; rows: number };
+
+// ---- the CXR viewer (custom editor `pointbox.viewer`) ----
+
+/** One annotation of the open image as the viewer needs it (a subset of the dataset record). */
+export interface ViewerAnnotation {
+  id: number;
+  categoryId: number;
+  /** COCO [x, y, w, h] in image pixels; absent for a point-only annotation (a click). */
+  bbox?: [number, number, number, number];
+  point?: [number, number];
+}
+
+export type ViewerReview = 'pending' | 'accepted' | 'rejected' | 'edited';
+
+export interface ViewerPseudoBox {
+  id: number;
+  categoryId: number;
+  bbox: [number, number, number, number];
+  /** The reviewer's corrected box (review 'edited'). */
+  editedBbox?: [number, number, number, number];
+  point?: [number, number];
+  score?: number;
+  model: string;
+  review: ViewerReview;
+}
+
+/** The open image's records in the dataset that lists it; null when the file is outside every open dataset. */
+export interface ViewerDataset {
+  datasetName: string;
+  imageId: number;
+  split: string;
+  labelLevel: string;
+  /** Image size from the dataset record (edits are clamped to it). */
+  width: number;
+  height: number;
+  categories: { id: number; name: string }[];
+  annotations: ViewerAnnotation[];
+  pseudoBoxes: ViewerPseudoBox[];
+  canUndo: boolean;
+}
+
+export type HostToViewer =
+  /** First message after 'ready': where the decoder lives and what the file is. */
+  | { type: 'init'; protocol: number; fileName: string; filePath: string; workerUrl: string; wasmBaseUrl: string; dataset: ViewerDataset | null }
+  /** The file's bytes (an ArrayBuffer, never a JSON array); the webview decodes them in its worker. */
+  | { type: 'image'; bytes: ArrayBuffer }
+  /** The host could not read the file. */
+  | { type: 'readFailed'; message: string }
+  /** The dataset changed (edit here or anywhere, undo/redo, pseudo-labeling, dataset closed). */
+  | { type: 'dataset'; dataset: ViewerDataset | null }
+  /** An edit the webview asked for was refused by the dataset (the message says why). */
+  | { type: 'editFailed'; message: string };
+
+/** Edits the viewer asks the host to make through the DatasetDocument API (so they are undoable and auto-saved). */
+export type ViewerEdit =
+  | { type: 'addPoint'; categoryId: number; point: [number, number] }
+  | { type: 'addBox'; categoryId: number; bbox: [number, number, number, number] }
+  | { type: 'movePoint'; annotationId: number; point: [number, number] }
+  | { type: 'setBox'; annotationId: number; bbox: [number, number, number, number] }
+  | { type: 'setCategory'; annotationId: number; categoryId: number }
+  | { type: 'deleteAnnotation'; annotationId: number }
+  | { type: 'setReview'; pseudoBoxId: number; review: 'accepted' | 'rejected' | 'pending' };
+
+export type ViewerToHost =
+  | { type: 'ready' }
+  /** First render done (tests and timing); ms from the 'image' message to pixels on the canvas. */
+  | { type: 'rendered'; width: number; height: number; decodeMs: number; totalMs: number }
+  | { type: 'decodeFailed'; code: string; message: string }
+  | { type: 'undo' }
+  | { type: 'redo' }
+  | ViewerEdit;
