@@ -187,8 +187,8 @@ export function registerDatasetCommands(d: DatasetCommandDeps): void {
     if (!s || node?.imageId === undefined) return;
     const p = s.imagePath(node.imageId)!;
     if (!existsSync(p)) throw new Error(`${p}: image file is missing`);
-    // The CXR viewer is a later piece of work; until then VS Code's own preview opens PNG/JPEG.
-    await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(p), { preview: true });
+    // PointBox's own viewer (also for PNG/JPEG, where it is only the optional editor): overlays and editing.
+    await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(p), 'pointbox.viewer', { preview: true });
   });
 
   register('pointbox.revealImageFile', async (n?: DatasetsNode) => {

@@ -16,6 +16,7 @@ import { EmptyTreeProvider } from './emptyTreeProvider';
 import { registerDatasetCommands } from './datasetCommands';
 import { ModelRegistry, ModelsTreeProvider } from './modelRegistry';
 import { registerInferenceCommands } from './inferenceCommands';
+import { ViewerEditorProvider } from './viewerEditorProvider';
 
 /** What `pointbox.showInfo` returns (used by users in the palette and by the integration tests). */
 export interface PointBoxInfo {
@@ -115,6 +116,8 @@ export function activate(context: vscode.ExtensionContext): PointBoxApi {
 
   registerDatasetCommands({ sessions, tree: datasetsTree, view: datasetsView, log, register, subscriptions: context.subscriptions });
   context.subscriptions.push(registerInferenceCommands({ context, sessions, view: datasetsView, models, status, log, register }));
+  // The CXR viewer: registering is cheap (nothing decodes until an image opens).
+  ViewerEditorProvider.register(context, sessions, log);
 
   // First time in a workspace: open the datasets it contains (what workspaceContains activated us for),
   // so a cloned project shows its data at once. Later the user's own open/close choices are remembered.

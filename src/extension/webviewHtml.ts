@@ -6,7 +6,15 @@ import { randomBytes } from 'node:crypto';
  * the extension's dist/webview with a per-load nonce, WebAssembly allowed through 'wasm-unsafe-eval'
  * (never 'unsafe-eval'), images only from the webview's own resources and blob:/data: URLs.
  */
-export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, bundle: string, title: string): string {
+/** Page layouts: 'document' (padded, scrolling: the evaluation table) or 'viewer' (full-bleed, no scrolling: the CXR viewer). */
+export interface WebviewHtmlOptions { body?: 'document' | 'viewer' }
+
+const STYLES = {
+  document: 'body{font-family:var(--vscode-font-family);color:var(--vscode-foreground);padding:0 16px} .warning{color:var(--vscode-editorWarning-foreground)} vscode-table{margin-bottom:16px}',
+  viewer: 'html,body{height:100%;margin:0;padding:0;overflow:hidden;font-family:var(--vscode-font-family);font-size:var(--vscode-font-size);color:var(--vscode-foreground);background:var(--vscode-editor-background)} #root{height:100%}',
+};
+
+export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, bundle: string, title: string, opts: WebviewHtmlOptions = {}): string {
   const nonce = randomBytes(16).toString('base64');
   const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', `${bundle}.js`));
   const csp = [
@@ -23,7 +31,7 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, b
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <title>${title.replace(/[<>&"]/g, '')}</title>
-<style>body{font-family:var(--vscode-font-family);color:var(--vscode-foreground);padding:0 16px} .warning{color:var(--vscode-editorWarning-foreground)} vscode-table{margin-bottom:16px}</style>
+<style>${STYLES[opts.body ?? 'document']}</style>
 </head><body><div id="root">Loading…</div>
 <script type="module" nonce="${nonce}" src="${script}"></script>
 </body></html>`;
