@@ -1,0 +1,627 @@
+/**
+ * The CXR viewer webview (custom editor `pointbox.viewer`). The host posts the file's bytes; the decode
+ * worker turns them into full-precision stored values, which stay here; window/level goes through the core
+ * grey pipeline into a cached bitmap (displayImage.ts), and pan/zoom only redraw that bitmap with a
+ * transform. Overlays (boxes, clicks, pseudo-boxes) are drawn over it from the dataset records the host
+ * pushes; every edit is a typed message to the host, which applies it to the DatasetDocument (undo, save).
+ * Geometry (transforms, hit tests, drag math) is src/shared/viewerGeometry.ts, unit-tested in Node.
+ */
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import type { DecodedImage } from '../../src/core/imaging/DecodedImage';
+import { applyModality } from '../../src/core/imaging/greyPipeline';
+import { PROTOCOL_VERSION, type HostToViewer, type ViewerAnnotation, type ViewerDataset, type ViewerPseudoBox, type ViewerToHost } from '../../src/shared/protocol';
+import {
+  boxFromCorners, centreOn, clampPoint, cornerOf, CORNERS, fitTransform, hitTest, imageToScreen, moveBox, oneToOneTransform, panBy,
+  resizeBox, screenToImage, wheelZoomFactor, windowLevelDrag, zoomAround, nextInCycle,
+  type Box, type Corner, type Vec2, type ViewTransform,
+} from '../../src/shared/viewerGeometry';
+import { DecodeClient, type DecodeFailure } from './decodeClient';
+import { renderDisplay } from './displayImage';
+import { defaultVoi, fmt, fullRange, voiPresets, windowOf, type ViewerVoi, type VoiPreset } from './voiPresets';
+import { categoryColour, PSEUDO_STYLES } from './overlayStyle';
+
+declare function acquireVsCodeApi(): { postMessage(m: ViewerToHost): void };
+const vscode = acquireVsCodeApi();
+const post = (m: ViewerToHost) => vscode.postMessage(m);
+
+type Tool = 'select' | 'point' | 'box' | 'pan' | 'wl';
+const TOOLS: { id: Tool; label: string; key: string; title: string }[] = [
+  { id: 'select', label: 'Select', key: 'v', title: 'Select, move and resize (V)' },
+  { id: 'point', label: 'Point', key: 'p', title: 'Click a lesion: a point of the current class (P)' },
+  { id: 'box', label: 'Box', key: 'b', title: 'Drag a box of the current class (B)' },
+  { id: 'pan', label: 'Pan', key: 'h', title: 'Drag to pan (H; or middle-drag / Space+drag with any tool)' },
+  { id: 'wl', label: 'W/L', key: 'w', title: 'Drag to window/level (W; or right-drag with any tool)' },
+];
+
+const SHORTCUTS = [
+  ['Right-drag', 'window/level (horizontal: width, vertical: level)'], ['Wheel', 'zoom around the cursor'],
+  ['Middle-drag, Space+drag', 'pan'], ['V P B H W', 'select / point / box / pan / W/L tool'],
+  ['F / 1 / 0', 'fit / 1:1 / reset view and window'], ['I', 'invert'], ['O', 'overlays on/off'],
+  ['G', 'hidden ground-truth boxes (points-level images) on/off'], ['A / R', 'accept / reject the selected pending pseudo-box'], ['N', 'next pending pseudo-box in this image'],
+  ['Delete', 'delete the selected annotation'], ['Ctrl+Z / Ctrl+Y', 'undo / redo (dataset)'], ['Esc', 'clear selection'], ['?', 'this list'],
+];
+
+// ---- DOM ----
+const root = document.getElementById('root')!;
+root.innerHTML = `
+<style>
+  #pb{display:flex;flex-direction:column;height:100%}
+  #pb-toolbar{display:flex;flex-wrap:wrap;gap:4px;align-items:center;padding:4px 6px;border-bottom:1px solid var(--vscode-panel-border,#444)}
+  #pb-toolbar .sep{width:1px;height:20px;background:var(--vscode-panel-border,#444);margin:0 4px}
+  #pb-toolbar vscode-single-select{width:150px}
+  #pb-toolbar #pb-preset{width:190px}
+  #pb-stage{position:relative;flex:1;min-height:0;background:#000;overflow:hidden}
+  #pb-canvas{position:absolute;inset:0;width:100%;height:100%;display:block;touch-action:none}
+  #pb-message{position:absolute;inset:0;display:flex;align-items:center;justify-content:center;padding:24px;text-align:center;white-space:pre-wrap;color:#ddd}
+  #pb-message.error{color:var(--vscode-errorForeground,#f88);font-size:1.1em}
+  #pb-message[hidden]{display:none}
+  #pb-help{position:absolute;right:8px;top:8px;background:var(--vscode-editorWidget-background,#252526);border:1px solid var(--vscode-panel-border,#444);padding:8px 12px;font-size:12px}
+  #pb-help[hidden]{display:none}
+  #pb-help td{padding:1px 8px 1px 0}
+  #pb-status{padding:3px 8px;font-family:var(--vscode-editor-font-family,monospace);font-size:12px;border-top:1px solid var(--vscode-panel-border,#444);white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+  .pb-edit[hidden],#pb-preset[hidden]{display:none}
+</style>
+<div id="pb">
+  <div id="pb-toolbar">
+    <span id="pb-tools"></span>
+    <span class="sep"></span>
+    <vscode-single-select id="pb-class" class="pb-edit" title="Class for new points and boxes (changes the selected annotation's class)"></vscode-single-select>
+    <vscode-single-select id="pb-preset" title="Window/level preset" hidden></vscode-single-select>
+    <vscode-button id="pb-invert" secondary title="Invert (I)">Invert</vscode-button>
+    <vscode-button id="pb-fit" secondary title="Fit to window (F)">Fit</vscode-button>
+    <vscode-button id="pb-one" secondary title="One image pixel per screen pixel (1)">1:1</vscode-button>
+    <vscode-button id="pb-reset" secondary title="Reset view and window (0)">Reset</vscode-button>
+    <vscode-button id="pb-overlays" secondary title="Show/hide overlays (O)">Overlays</vscode-button>
+    <span class="sep pb-edit"></span>
+    <vscode-button id="pb-accept" class="pb-edit" secondary title="Accept the selected pending pseudo-box (A)">Accept</vscode-button>
+    <vscode-button id="pb-reject" class="pb-edit" secondary title="Reject the selected pending pseudo-box (R)">Reject</vscode-button>
+    <vscode-button id="pb-next" class="pb-edit" secondary title="Next pending pseudo-box in this image (N)">Next pending</vscode-button>
+    <vscode-button id="pb-delete" class="pb-edit" secondary title="Delete the selected annotation (Delete)">Delete</vscode-button>
+    <vscode-button id="pb-keys" secondary title="Keyboard shortcuts (?)">?</vscode-button>
+  </div>
+  <div id="pb-stage">
+    <canvas id="pb-canvas" data-state="loading" tabindex="0"></canvas>
+    <div id="pb-message">Loading…</div>
+    <div id="pb-help" hidden></div>
+  </div>
+  <div id="pb-status">&nbsp;</div>
+</div>`;
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const stage = $('pb-stage');
+const canvas = $<HTMLCanvasElement>('pb-canvas');
+const ctx = canvas.getContext('2d')!;
+const message = $('pb-message');
+const statusLine = $('pb-status');
+const classSelect = $<HTMLElement & { value: string }>('pb-class');
+const presetSelect = $<HTMLElement & { value: string }>('pb-preset');
+const help = $('pb-help');
+help.innerHTML = `<b>Keys</b><table>${SHORTCUTS.map(([k, v]) => `<tr><td><code>${k}</code></td><td>${v}</td></tr>`).join('')}</table>`;
+
+// ---- state ----
+let fileName = '';
+let dataset: ViewerDataset | null = null;
+let decoder: Promise<DecodeClient> | undefined;
+let image: DecodedImage | undefined;
+let voi: ViewerVoi = { kind: 'window', center: 128, width: 256 };
+let presets: VoiPreset[] = [];
+let invert = false;
+let view: ViewTransform = { scale: 1, tx: 0, ty: 0 };
+/** While true the view follows the stage size (until the user zooms or pans). */
+let fitMode = true;
+let showOverlays = true;
+/** Boxes on a points-level image are hidden ground truth (kept for evaluating the point->box model): drawn faint, G hides them. */
+let showHiddenGt = true;
+let tool: Tool = 'select';
+let categoryId: number | undefined;
+let selected: { kind: 'annotation' | 'pseudo'; id: number } | undefined;
+let cursor: Vec2 | undefined;
+let spaceDown = false;
+let displayDirty = true;
+let renders = 0;
+const display = document.createElement('canvas');
+
+type Drag =
+  | { kind: 'pan'; sx: number; sy: number; v0: ViewTransform }
+  | { kind: 'wl'; sx: number; sy: number; w0: { center: number; width: number } }
+  | { kind: 'newBox'; p0: Vec2; p1: Vec2 }
+  | { kind: 'moveBox'; id: number; p0: Vec2; box0: Box; box: Box }
+  | { kind: 'resize'; id: number; corner: Corner; box: Box }
+  | { kind: 'movePoint'; id: number; p: Vec2; moved: boolean };
+let drag: Drag | undefined;
+/** An edit sent to the host, drawn until the host's next dataset update replaces it (no flicker back). */
+let draft: { id: number; box?: Box; point?: Vec2 } | undefined;
+
+// ---- toolbar ----
+const toolButtons = new Map<Tool, HTMLElement>();
+for (const t of TOOLS) {
+  const b = document.createElement('vscode-button');
+  b.textContent = t.label;
+  b.title = t.title;
+  b.id = `pb-tool-${t.id}`;
+  if (t.id === 'point' || t.id === 'box') b.classList.add('pb-edit'); // editing tools: only for images in a dataset
+  b.addEventListener('click', () => setTool(t.id));
+  $('pb-tools').appendChild(b);
+  toolButtons.set(t.id, b);
+}
+function setTool(t: Tool): void {
+  if ((t === 'point' || t === 'box') && !dataset) t = 'select';
+  tool = t;
+  for (const [id, b] of toolButtons) b.toggleAttribute('secondary', id !== t);
+  canvas.style.cursor = t === 'pan' ? 'grab' : t === 'select' ? 'default' : 'crosshair';
+  canvas.dataset.tool = t;
+}
+setTool('select');
+
+$('pb-invert').addEventListener('click', () => toggleInvert());
+$('pb-fit').addEventListener('click', () => fit());
+$('pb-one').addEventListener('click', () => { view = oneToOneTransform(view, stage.clientWidth, stage.clientHeight); fitMode = false; schedule(); });
+$('pb-reset').addEventListener('click', () => reset());
+$('pb-overlays').addEventListener('click', () => toggleOverlays());
+$('pb-accept').addEventListener('click', () => review('accepted'));
+$('pb-reject').addEventListener('click', () => review('rejected'));
+$('pb-next').addEventListener('click', () => nextPending());
+$('pb-delete').addEventListener('click', () => deleteSelected());
+$('pb-keys').addEventListener('click', () => { help.hidden = !help.hidden; });
+classSelect.addEventListener('change', () => {
+  const id = Number(classSelect.value);
+  if (!Number.isFinite(id)) return;
+  categoryId = id;
+  const a = selectedAnnotation();
+  if (a && a.categoryId !== id) post({ type: 'setCategory', annotationId: a.id, categoryId: id });
+});
+presetSelect.addEventListener('change', () => {
+  const p = presets[Number(presetSelect.value)];
+  if (p) setVoi(p.voi);
+});
+
+function fillSelect(sel: HTMLElement & { value: string }, options: { value: string; label: string }[], value: string | undefined): void {
+  const key = JSON.stringify(options);
+  if (sel.dataset.options !== key) {
+    sel.replaceChildren(...options.map((o) => { const e = document.createElement('vscode-option') as HTMLElement & { value: string }; e.value = o.value; e.textContent = o.label; return e; }));
+    sel.dataset.options = key;
+  }
+  if (value !== undefined && sel.value !== value) sel.value = value;
+}
+
+// ---- view ----
+function fit(): void {
+  if (!image) return;
+  view = fitTransform(image.width, image.height, stage.clientWidth, stage.clientHeight);
+  fitMode = true;
+  schedule();
+}
+
+function reset(): void {
+  if (!image) return;
+  invert = false;
+  setVoi(defaultVoi(image));
+  fit();
+}
+
+function setVoi(v: ViewerVoi): void {
+  voi = v;
+  displayDirty = true;
+  const i = presets.findIndex((p) => JSON.stringify(p.voi) === JSON.stringify(v));
+  if (presets.length) presetSelect.value = i >= 0 ? String(i) : 'custom';
+  schedule();
+}
+
+function toggleInvert(): void { invert = !invert; displayDirty = true; schedule(); }
+function toggleOverlays(): void { showOverlays = !showOverlays; $('pb-overlays').toggleAttribute('secondary', showOverlays); schedule(); }
+
+let frameRequested = false;
+function schedule(): void {
+  if (frameRequested) return;
+  frameRequested = true;
+  requestAnimationFrame(() => { frameRequested = false; draw(); });
+}
+
+function resizeCanvas(): void {
+  const dpr = window.devicePixelRatio || 1;
+  const w = Math.max(1, Math.round(stage.clientWidth * dpr));
+  const h = Math.max(1, Math.round(stage.clientHeight * dpr));
+  if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
+  if (fitMode && image) view = fitTransform(image.width, image.height, stage.clientWidth, stage.clientHeight);
+}
+new ResizeObserver(() => { resizeCanvas(); schedule(); }).observe(stage);
+
+function draw(): void {
+  resizeCanvas();
+  const dpr = window.devicePixelRatio || 1;
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.fillStyle = '#000';
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  if (image) {
+    if (displayDirty) {
+      renderDisplay(image, voi, invert, display);
+      displayDirty = false;
+      renders++;
+    }
+    ctx.setTransform(dpr * view.scale, 0, 0, dpr * view.scale, dpr * view.tx, dpr * view.ty);
+    // Smooth when shrinking a 3k image into the view; show real pixels when zoomed in.
+    ctx.imageSmoothingEnabled = view.scale < 1;
+    ctx.drawImage(display, 0, 0);
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    if (showOverlays) drawOverlays();
+  }
+  // Observable state for the UI tests (and handy in devtools): the transform in CSS pixels of the canvas.
+  Object.assign(canvas.dataset, { scale: String(view.scale), tx: String(view.tx), ty: String(view.ty), renders: String(renders),
+    wl: voi.kind === 'window' ? `${voi.center},${voi.width}` : `lut${voi.index}`, overlays: String(showOverlays), selected: selected ? `${selected.kind}:${selected.id}` : '',
+    annotations: String(dataset?.annotations.length ?? 0), reviews: (dataset?.pseudoBoxes ?? []).map((p) => `${p.id}:${p.review}`).join(' ') });
+  updateStatus();
+}
+
+// ---- overlays ----
+const catName = (id: number) => dataset?.categories.find((c) => c.id === id)?.name ?? `class ${id}`;
+
+function annotationsShown(): ViewerAnnotation[] {
+  const list = dataset?.annotations ?? [];
+  let out = list;
+  if (draft) out = out.map((a) => (a.id === draft!.id ? { ...a, ...(draft!.box ? { bbox: draft!.box } : {}), ...(draft!.point ? { point: draft!.point } : {}) } : a));
+  if (drag?.kind === 'moveBox' || drag?.kind === 'resize') { const d = drag; out = out.map((a) => (a.id === d.id ? { ...a, bbox: d.box } : a)); }
+  if (drag?.kind === 'movePoint') { const d = drag; out = out.map((a) => (a.id === d.id ? { ...a, point: d.p } : a)); }
+  return out;
+}
+
+const hiddenGt = () => dataset?.labelLevel === 'points';
+
+const shownBox = (p: ViewerPseudoBox): Box => (p.review === 'edited' && p.editedBbox ? p.editedBbox : p.bbox);
+
+function label(text: string, x: number, y: number, colour: string): void {
+  ctx.font = '12px var(--vscode-font-family, sans-serif)';
+  const w = ctx.measureText(text).width + 6;
+  const ly = y - 16 < 0 ? y : y - 16;
+  ctx.globalAlpha *= 0.85;
+  ctx.fillStyle = '#000';
+  ctx.fillRect(x, ly, w, 16);
+  ctx.globalAlpha /= 0.85;
+  ctx.fillStyle = colour;
+  ctx.fillText(text, x + 3, ly + 12);
+}
+
+function drawOverlays(): void {
+  if (!dataset) return;
+  ctx.lineJoin = 'miter';
+  for (const p of dataset.pseudoBoxes) {
+    const st = PSEUDO_STYLES[p.review];
+    const colour = st.colour ?? categoryColour(p.categoryId);
+    const b = shownBox(p);
+    const [x0, y0] = imageToScreen(view, b[0], b[1]);
+    const isSel = selected?.kind === 'pseudo' && selected.id === p.id;
+    ctx.save();
+    ctx.globalAlpha = st.alpha;
+    ctx.setLineDash(st.dash);
+    ctx.lineWidth = isSel ? 3 : 1.5;
+    ctx.strokeStyle = colour;
+    ctx.strokeRect(x0, y0, b[2] * view.scale, b[3] * view.scale);
+    ctx.setLineDash([]);
+    label(`${st.mark} ${catName(p.categoryId)}${p.score !== undefined ? ` ${p.score.toFixed(2)}` : ''}`, x0, y0 + b[3] * view.scale + 16, colour);
+    ctx.restore();
+  }
+  const anns = annotationsShown();
+  const hidden = hiddenGt();
+  for (const a of anns) {
+    if (!a.bbox || (hidden && !showHiddenGt)) continue;
+    const colour = categoryColour(a.categoryId);
+    const [x0, y0] = imageToScreen(view, a.bbox[0], a.bbox[1]);
+    const isSel = selected?.kind === 'annotation' && selected.id === a.id;
+    ctx.save();
+    if (hidden) { ctx.setLineDash([2, 3]); ctx.globalAlpha = isSel ? 1 : 0.75; }
+    ctx.lineWidth = isSel ? 3 : hidden ? 1.5 : 2;
+    ctx.strokeStyle = colour;
+    ctx.strokeRect(x0, y0, a.bbox[2] * view.scale, a.bbox[3] * view.scale);
+    ctx.setLineDash([]);
+    label(hidden ? `${catName(a.categoryId)} · hidden GT` : catName(a.categoryId), x0, y0, colour);
+    ctx.restore();
+    if (isSel) {
+      ctx.fillStyle = '#fff';
+      for (const c of CORNERS) {
+        const [cx, cy] = imageToScreen(view, ...cornerOf(a.bbox, c));
+        ctx.fillRect(cx - 4, cy - 4, 8, 8);
+        ctx.strokeRect(cx - 4, cy - 4, 8, 8);
+      }
+    }
+  }
+  for (const a of anns) {
+    if (!a.point) continue;
+    const colour = categoryColour(a.categoryId);
+    const [x, y] = imageToScreen(view, a.point[0], a.point[1]);
+    const isSel = selected?.kind === 'annotation' && selected.id === a.id;
+    ctx.beginPath();
+    ctx.arc(x, y, isSel ? 6 : 4.5, 0, 2 * Math.PI);
+    ctx.fillStyle = colour;
+    ctx.fill();
+    ctx.lineWidth = isSel ? 2.5 : 1.5;
+    ctx.strokeStyle = '#fff';
+    ctx.stroke();
+    // A click without a box carries its class name; one inside its box is named by the box's label.
+    if (!a.bbox || (hidden && !showHiddenGt)) label(catName(a.categoryId), x + 8, y + 8, colour);
+  }
+  if (drag?.kind === 'newBox') {
+    const b = boxFromCorners(drag.p0, drag.p1, image!.width, image!.height);
+    const [x0, y0] = imageToScreen(view, b[0], b[1]);
+    ctx.setLineDash([4, 2]);
+    ctx.lineWidth = 1.5;
+    ctx.strokeStyle = categoryId !== undefined ? categoryColour(categoryId) : '#fff';
+    ctx.strokeRect(x0, y0, b[2] * view.scale, b[3] * view.scale);
+    ctx.setLineDash([]);
+  }
+}
+
+// ---- status line ----
+function storedAt(ix: number, iy: number): string | undefined {
+  if (!image || ix < 0 || iy < 0 || ix >= image.width || iy >= image.height) return undefined;
+  const i = (iy * image.width + ix) * image.samplesPerPixel;
+  if (image.samplesPerPixel === 3) return `RGB ${image.data[i]},${image.data[i + 1]},${image.data[i + 2]}`;
+  const sv = image.data[i]!;
+  const m = image.modality;
+  const isIdentity = m.kind === 'rescale' && m.slope === 1 && m.intercept === 0;
+  return isIdentity ? `value ${sv}` : `value ${sv} (${fmt(applyModality(m, sv))}${m.type ? ` ${m.type}` : ''})`;
+}
+
+function updateStatus(): void {
+  const parts: string[] = [];
+  if (dataset) parts.push(`${dataset.datasetName} · ${dataset.split} · ${dataset.labelLevel}${hiddenGt() && !showHiddenGt ? ' (hidden GT off: G)' : ''}`);
+  else parts.push('view only (in no open dataset)');
+  parts.push(fileName);
+  if (image) {
+    parts.push(`${image.width}×${image.height}${image.frames > 1 ? ` frame ${image.frameIndex + 1}/${image.frames}` : ''}`);
+    parts.push(voi.kind === 'window' ? `W ${fmt(voi.width)} L ${fmt(voi.center)}` : `VOI LUT ${voi.index + 1}`);
+    if (invert) parts.push('inverted');
+    parts.push(`zoom ${(view.scale * 100).toFixed(view.scale < 0.1 ? 1 : 0)}%`);
+    if (cursor) {
+      const ix = Math.floor(cursor[0]); const iy = Math.floor(cursor[1]);
+      const v = storedAt(ix, iy);
+      if (v !== undefined) parts.push(`x ${ix} y ${iy} ${v}`);
+    }
+  }
+  if (selected) {
+    const s = selected.kind === 'pseudo' ? dataset?.pseudoBoxes.find((p) => p.id === selected!.id) : undefined;
+    parts.push(selected.kind === 'pseudo' ? `pseudo-box ${selected.id}${s ? ` (${s.review}, ${s.model})` : ''}` : `annotation ${selected.id}`);
+  }
+  statusLine.textContent = parts.join('  |  ');
+}
+
+// ---- selection and edits ----
+function selectedAnnotation(): ViewerAnnotation | undefined {
+  return selected?.kind === 'annotation' ? dataset?.annotations.find((a) => a.id === selected!.id) : undefined;
+}
+function selectedPseudo(): ViewerPseudoBox | undefined {
+  return selected?.kind === 'pseudo' ? dataset?.pseudoBoxes.find((p) => p.id === selected!.id) : undefined;
+}
+
+function select(s: typeof selected): void {
+  selected = s;
+  const a = selectedAnnotation();
+  if (a) { categoryId = a.categoryId; classSelect.value = String(a.categoryId); }
+  schedule();
+}
+
+function review(state: 'accepted' | 'rejected'): void {
+  const p = selectedPseudo();
+  if (!p || !dataset) return;
+  post({ type: 'setReview', pseudoBoxId: p.id, review: state });
+}
+
+function nextPending(): void {
+  if (!dataset || !image) return;
+  const ids = dataset.pseudoBoxes.filter((p) => p.review === 'pending').map((p) => p.id).sort((a, b) => a - b);
+  const id = nextInCycle(ids, selected?.kind === 'pseudo' ? selected.id : undefined);
+  if (id === undefined) return;
+  select({ kind: 'pseudo', id });
+  const b = shownBox(dataset.pseudoBoxes.find((p) => p.id === id)!);
+  const [sx, sy] = imageToScreen(view, b[0] + b[2] / 2, b[1] + b[3] / 2);
+  // Pan only when the box is not already in view.
+  if (sx < 0 || sy < 0 || sx > stage.clientWidth || sy > stage.clientHeight) { view = centreOn(view, b[0] + b[2] / 2, b[1] + b[3] / 2, stage.clientWidth, stage.clientHeight); fitMode = false; }
+  schedule();
+}
+
+function deleteSelected(): void {
+  const a = selectedAnnotation();
+  if (!a) return;
+  post({ type: 'deleteAnnotation', annotationId: a.id });
+  selected = undefined;
+}
+
+// ---- pointer input ----
+function eventPos(e: MouseEvent): Vec2 {
+  const r = canvas.getBoundingClientRect();
+  return [e.clientX - r.left, e.clientY - r.top];
+}
+
+canvas.addEventListener('contextmenu', (e) => e.preventDefault());
+
+canvas.addEventListener('pointerdown', (e) => {
+  if (!image) return;
+  canvas.focus();
+  const [sx, sy] = eventPos(e);
+  const p = screenToImage(view, sx, sy);
+  const W = image.width; const H = image.height;
+  if (e.button === 2 || (e.button === 0 && tool === 'wl')) {
+    drag = { kind: 'wl', sx, sy, w0: windowOf(image, voi) };
+  } else if (e.button === 1 || (e.button === 0 && (tool === 'pan' || spaceDown))) {
+    drag = { kind: 'pan', sx, sy, v0: view };
+    canvas.style.cursor = 'grabbing';
+  } else if (e.button === 0 && dataset && tool === 'point' && categoryId !== undefined) {
+    post({ type: 'addPoint', categoryId, point: clampPoint(p, W, H) });
+    return;
+  } else if (e.button === 0 && dataset && tool === 'box' && categoryId !== undefined) {
+    drag = { kind: 'newBox', p0: clampPoint(p, W, H), p1: clampPoint(p, W, H) };
+  } else if (e.button === 0 && tool === 'select') {
+    const anns = dataset?.annotations ?? [];
+    const hit = showOverlays ? hitTest({
+      boxes: anns.filter((a) => a.bbox && (showHiddenGt || !hiddenGt())).map((a) => ({ id: a.id, box: a.bbox! })),
+      points: anns.filter((a) => a.point).map((a) => ({ id: a.id, point: a.point! })),
+      pseudo: (dataset?.pseudoBoxes ?? []).map((b) => ({ id: b.id, box: shownBox(b) })),
+      selectedBoxId: selected?.kind === 'annotation' ? selected.id : undefined,
+    }, p[0], p[1], view.scale) : undefined;
+    if (!hit) { select(undefined); return; }
+    if (hit.kind === 'pseudo') { select({ kind: 'pseudo', id: hit.id }); return; }
+    select({ kind: 'annotation', id: hit.id });
+    const a = anns.find((x) => x.id === hit.id)!;
+    if (hit.kind === 'handle' && a.bbox) drag = { kind: 'resize', id: a.id, corner: hit.corner, box: a.bbox };
+    else if (hit.kind === 'point' && a.point) drag = { kind: 'movePoint', id: a.id, p: a.point, moved: false };
+    else if (hit.kind === 'box' && a.bbox) drag = { kind: 'moveBox', id: a.id, p0: p, box0: a.bbox, box: a.bbox };
+  }
+  if (drag) canvas.setPointerCapture(e.pointerId);
+});
+
+canvas.addEventListener('pointermove', (e) => {
+  if (!image) return;
+  const [sx, sy] = eventPos(e);
+  const p = screenToImage(view, sx, sy);
+  cursor = p;
+  const W = image.width; const H = image.height;
+  if (drag?.kind === 'pan') { view = panBy(drag.v0, sx - drag.sx, sy - drag.sy); fitMode = false; }
+  else if (drag?.kind === 'wl') {
+    const w = windowLevelDrag(drag.w0, sx - drag.sx, sy - drag.sy, fullRange(image).width);
+    voi = { kind: 'window', center: w.center, width: w.width };
+    displayDirty = true;
+  } else if (drag?.kind === 'newBox') drag.p1 = clampPoint(p, W, H);
+  else if (drag?.kind === 'moveBox') drag.box = moveBox(drag.box0, p[0] - drag.p0[0], p[1] - drag.p0[1], W, H);
+  else if (drag?.kind === 'resize') drag.box = resizeBox(drag.box, drag.corner, p, W, H);
+  else if (drag?.kind === 'movePoint') { drag.p = clampPoint(p, W, H); drag.moved = true; }
+  schedule();
+});
+
+function endDrag(e: PointerEvent): void {
+  const d = drag;
+  drag = undefined;
+  if (canvas.hasPointerCapture(e.pointerId)) canvas.releasePointerCapture(e.pointerId);
+  setTool(tool);
+  if (!d || !image) return;
+  if (d.kind === 'wl') setVoi(voi); // syncs the preset picker
+  else if (d.kind === 'newBox' && categoryId !== undefined) {
+    const b = boxFromCorners(d.p0, d.p1, image.width, image.height);
+    // A click (or a tiny drag) with the box tool is not a box.
+    if (b[2] * view.scale >= 3 && b[3] * view.scale >= 3 && b[2] >= 1 && b[3] >= 1) post({ type: 'addBox', categoryId, bbox: b });
+  } else if ((d.kind === 'moveBox' || d.kind === 'resize')) {
+    const a = dataset?.annotations.find((x) => x.id === d.id);
+    if (a?.bbox && d.box.some((v, i) => v !== a.bbox![i])) { draft = { id: d.id, box: d.box }; post({ type: 'setBox', annotationId: d.id, bbox: d.box }); }
+  } else if (d.kind === 'movePoint' && d.moved) {
+    draft = { id: d.id, point: d.p };
+    post({ type: 'movePoint', annotationId: d.id, point: d.p });
+  }
+  schedule();
+}
+canvas.addEventListener('pointerup', endDrag);
+canvas.addEventListener('pointercancel', endDrag);
+canvas.addEventListener('pointerleave', () => { if (!drag) { cursor = undefined; schedule(); } });
+
+canvas.addEventListener('wheel', (e) => {
+  if (!image) return;
+  e.preventDefault();
+  const [sx, sy] = eventPos(e);
+  const dy = e.deltaMode === 1 ? e.deltaY * 33 : e.deltaMode === 2 ? e.deltaY * 400 : e.deltaY;
+  view = zoomAround(view, sx, sy, wheelZoomFactor(dy));
+  fitMode = false;
+  schedule();
+}, { passive: false });
+
+// ---- keys ----
+window.addEventListener('keydown', (e) => {
+  const t = e.target as HTMLElement | null;
+  if (t && t !== canvas && t !== document.body && /^(VSCODE-SINGLE-SELECT|VSCODE-OPTION|INPUT|TEXTAREA)$/.test(t.tagName)) return;
+  const k = e.key;
+  if ((e.ctrlKey || e.metaKey) && (k === 'z' || k === 'Z' || k === 'y')) {
+    if (!dataset) return;
+    post({ type: (k === 'y' || e.shiftKey) ? 'redo' : 'undo' });
+    e.preventDefault();
+    return;
+  }
+  if (e.ctrlKey || e.metaKey || e.altKey) return;
+  let handled = true;
+  if (k === ' ') { spaceDown = true; canvas.style.cursor = 'grab'; }
+  else if (k === 'o' || k === 'O') toggleOverlays();
+  else if (k === 'g' || k === 'G') { showHiddenGt = !showHiddenGt; schedule(); }
+  else if (k === 'i' || k === 'I') toggleInvert();
+  else if (k === 'f' || k === 'F') fit();
+  else if (k === '1') { view = oneToOneTransform(view, stage.clientWidth, stage.clientHeight); fitMode = false; schedule(); }
+  else if (k === '0') reset();
+  else if (k === 'a' || k === 'A') review('accepted');
+  else if (k === 'r' || k === 'R') review('rejected');
+  else if (k === 'n' || k === 'N') nextPending();
+  else if (k === 'Delete' || k === 'Backspace') deleteSelected();
+  else if (k === 'Escape') { select(undefined); help.hidden = true; }
+  else if (k === '?') help.hidden = !help.hidden;
+  else {
+    const t2 = TOOLS.find((x) => x.key === k.toLowerCase());
+    if (t2) setTool(t2.id); else handled = false;
+  }
+  if (handled) e.preventDefault();
+});
+window.addEventListener('keyup', (e) => { if (e.key === ' ') { spaceDown = false; setTool(tool); } });
+
+// ---- dataset ----
+function setDataset(d: ViewerDataset | null): void {
+  dataset = d;
+  draft = undefined;
+  for (const el of document.querySelectorAll<HTMLElement>('.pb-edit')) el.hidden = !d;
+  if (d) {
+    if (categoryId === undefined || !d.categories.some((c) => c.id === categoryId)) categoryId = d.categories[0]?.id;
+    fillSelect(classSelect, d.categories.map((c) => ({ value: String(c.id), label: c.name })), categoryId !== undefined ? String(categoryId) : undefined);
+    if (selected && !(selected.kind === 'annotation' ? d.annotations : d.pseudoBoxes).some((x) => x.id === selected!.id)) selected = undefined;
+  } else {
+    selected = undefined;
+    setTool(tool);
+  }
+  schedule();
+}
+
+// ---- image ----
+function showError(text: string): void {
+  message.hidden = false;
+  message.className = 'error';
+  message.textContent = text;
+  canvas.dataset.state = 'error';
+}
+
+async function openImage(bytes: ArrayBuffer): Promise<void> {
+  const t0 = performance.now();
+  try {
+    if (!decoder) throw { code: 'WORKER_FAILED', message: 'the decode worker was not started' } satisfies DecodeFailure;
+    const client = await decoder;
+    image = await client.decode(bytes, fileName);
+  } catch (e) {
+    const f = e as Partial<DecodeFailure> & { message?: string };
+    const raw = f?.message ?? String(e);
+    // Core errors already start with the file name; say it once.
+    const reason = raw.startsWith(`${fileName}: `) ? raw.slice(fileName.length + 2) : raw;
+    showError(`Cannot display ${fileName}: ${reason}`);
+    post({ type: 'decodeFailed', code: f?.code ?? 'UNKNOWN', message: reason });
+    return;
+  }
+  presets = voiPresets(image);
+  fillSelect(presetSelect, [...presets.map((p, i) => ({ value: String(i), label: p.label })), { value: 'custom', label: 'Custom (drag)' }], undefined);
+  presetSelect.hidden = presets.length === 0;
+  voi = defaultVoi(image);
+  setVoi(voi);
+  message.hidden = true;
+  fit();
+  draw();
+  canvas.dataset.state = 'ready';
+  Object.assign(canvas.dataset, { imageWidth: String(image.width), imageHeight: String(image.height) });
+  post({ type: 'rendered', width: image.width, height: image.height, decodeMs: image.decodeMs, totalMs: performance.now() - t0 });
+}
+
+window.addEventListener('message', (ev: MessageEvent<HostToViewer>) => {
+  const m = ev.data;
+  switch (m.type) {
+    case 'init':
+      if (m.protocol !== PROTOCOL_VERSION) { showError(`PointBox: viewer protocol ${PROTOCOL_VERSION} but the host sent ${m.protocol}; reload the window.`); return; }
+      fileName = m.fileName;
+      message.textContent = `Loading ${fileName}…`;
+      decoder = DecodeClient.start(m.workerUrl, m.wasmBaseUrl);
+      decoder.catch(() => undefined); // reported by openImage
+      setDataset(m.dataset);
+      return;
+    case 'image': void openImage(m.bytes); return;
+    case 'readFailed': showError(`Cannot read ${fileName}: ${m.message}`); return;
+    case 'dataset': setDataset(m.dataset); return;
+    case 'editFailed': statusLine.textContent = `Edit refused: ${m.message}`; return;
+  }
+});
+post({ type: 'ready' });
