@@ -255,6 +255,20 @@ test('an undo from the command palette reaches the open viewer and the file', { 
   await until('pseudo-box 2 pending on disk', () => readDataset().pseudo_boxes.find((x) => x.id === 2)?.review === 'pending');
 });
 
+test('the header panel lists the DICOM header with patient-identifying values hidden until Show PHI', { timeout: 120_000 }, async () => {
+  await frame.locator('#pb-header-toggle').click();
+  const rows = frame.locator('#pb-header-rows');
+  await rows.locator('td:has-text("Modality")').first().waitFor({ timeout: 30_000 });
+  const hidden = await rows.innerText();
+  assert.match(hidden, /Modality\s+CR/);
+  assert.match(hidden, /PatientName\s+\(hidden: identifies the patient\)/);
+  assert.doesNotMatch(hidden, /PHANTOM\^CXR/, 'no patient name before Show PHI');
+  await frame.locator('#pb-phi').click();
+  await until('the patient name shown', async () => /PatientName\s+PHANTOM\^CXR/.test(await rows.innerText()));
+  await page.screenshot({ path: join(artifacts, 'viewer-header.png') });
+  await frame.locator('#pb-header-toggle').click();
+});
+
 test('a truncated DICOM opened from Quick Open shows an error naming the file', { timeout: 180_000 }, async () => {
   await page.keyboard.press('Control+P');
   const input = page.locator('.quick-input-widget input');
@@ -285,5 +299,12 @@ test('a 2500 x 3000 16-bit DICOM opens in the viewer (timing logged)', { skip: e
   const st = await canvasState(f);
   assert.equal(st.imageWidth, '2500');
   assert.ok(st.levels > 16);
-  console.log(`# viewer: 2500x3000 16-bit DICOM on screen ${openMs} ms after Quick Open`);
+  // A W/L drag on the big image: how long one recompute of the display bitmap takes (logged, not asserted).
+  const c = await f.locator('#pb-canvas').boundingBox();
+  await page.mouse.move(c.x + c.width / 2, c.y + c.height / 2);
+  await page.mouse.down({ button: 'right' });
+  await page.mouse.move(c.x + c.width / 2 + 60, c.y + c.height / 2 + 40, { steps: 8 });
+  await page.mouse.up({ button: 'right' });
+  const after = await until('a new window on the big image', async () => { const s = await canvasState(f); return s.renders !== st.renders && s.wl !== st.wl ? s : undefined; });
+  console.log(`# viewer: 2500x3000 16-bit DICOM on screen ${openMs} ms after Quick Open; first W/L bitmap ${st.displayMs} ms, after a drag ${after.displayMs} ms (${Number(after.renders) - Number(st.renders)} recomputes during an 8-step drag)`);
 });

@@ -9,6 +9,7 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import type { DecodedImage } from '../../src/core/imaging/DecodedImage';
 import { applyModality } from '../../src/core/imaging/greyPipeline';
 import { PROTOCOL_VERSION, type HostToViewer, type ViewerAnnotation, type ViewerDataset, type ViewerPseudoBox, type ViewerToHost } from '../../src/shared/protocol';
@@ -21,6 +22,7 @@ import { DecodeClient, type DecodeFailure } from './decodeClient';
 import { renderDisplay } from './displayImage';
 import { defaultVoi, fmt, fullRange, voiPresets, windowOf, type ViewerVoi, type VoiPreset } from './voiPresets';
 import { categoryColour, PSEUDO_STYLES } from './overlayStyle';
+import { headerRows, phiCount } from './headerRows';
 
 declare function acquireVsCodeApi(): { postMessage(m: ViewerToHost): void };
 const vscode = acquireVsCodeApi();
@@ -40,6 +42,7 @@ const SHORTCUTS = [
   ['Middle-drag, Space+drag', 'pan'], ['V P B H W', 'select / point / box / pan / W/L tool'],
   ['F / 1 / 0', 'fit / 1:1 / reset view and window'], ['I', 'invert'], ['O', 'overlays on/off'],
   ['G', 'hidden ground-truth boxes (points-level images) on/off'], ['A / R', 'accept / reject the selected pending pseudo-box'], ['N', 'next pending pseudo-box in this image'],
+  ['D', 'DICOM header panel'], ['PageUp / PageDown', 'previous / next frame (multi-frame files)'],
   ['Delete', 'delete the selected annotation'], ['Ctrl+Z / Ctrl+Y', 'undo / redo (dataset)'], ['Esc', 'clear selection'], ['?', 'this list'],
 ];
 
@@ -52,7 +55,14 @@ root.innerHTML = `
   #pb-toolbar .sep{width:1px;height:20px;background:var(--vscode-panel-border,#444);margin:0 4px}
   #pb-toolbar vscode-single-select{width:150px}
   #pb-toolbar #pb-preset{width:190px}
-  #pb-stage{position:relative;flex:1;min-height:0;background:#000;overflow:hidden}
+  #pb-body{display:flex;flex:1;min-height:0}
+  #pb-stage{position:relative;flex:1;min-width:0;background:#000;overflow:hidden}
+  #pb-header{width:340px;overflow:auto;border-left:1px solid var(--vscode-panel-border,#444);padding:6px 8px;font-size:12px}
+  #pb-header[hidden],#pb-frame[hidden]{display:none}
+  #pb-header table{border-collapse:collapse;width:100%}
+  #pb-header td{padding:2px 6px 2px 0;vertical-align:top;word-break:break-all}
+  #pb-header td.kw{white-space:nowrap;word-break:normal}
+  #pb-header .masked{color:var(--vscode-descriptionForeground,#999);font-style:italic}
   #pb-canvas{position:absolute;inset:0;width:100%;height:100%;display:block;touch-action:none}
   #pb-message{position:absolute;inset:0;display:flex;align-items:center;justify-content:center;padding:24px;text-align:center;white-space:pre-wrap;color:#ddd}
   #pb-message.error{color:var(--vscode-errorForeground,#f88);font-size:1.1em}
@@ -73,7 +83,9 @@ root.innerHTML = `
     <vscode-button id="pb-fit" secondary title="Fit to window (F)">Fit</vscode-button>
     <vscode-button id="pb-one" secondary title="One image pixel per screen pixel (1)">1:1</vscode-button>
     <vscode-button id="pb-reset" secondary title="Reset view and window (0)">Reset</vscode-button>
-    <vscode-button id="pb-overlays" secondary title="Show/hide overlays (O)">Overlays</vscode-button>
+    <vscode-button id="pb-overlays" title="Show/hide overlays (O)">Overlays</vscode-button>
+    <vscode-single-select id="pb-frame" title="Frame (PageUp / PageDown)" hidden></vscode-single-select>
+    <vscode-button id="pb-header-toggle" secondary title="DICOM header (D)">Header</vscode-button>
     <span class="sep pb-edit"></span>
     <vscode-button id="pb-accept" class="pb-edit" secondary title="Accept the selected pending pseudo-box (A)">Accept</vscode-button>
     <vscode-button id="pb-reject" class="pb-edit" secondary title="Reject the selected pending pseudo-box (R)">Reject</vscode-button>
@@ -81,10 +93,16 @@ root.innerHTML = `
     <vscode-button id="pb-delete" class="pb-edit" secondary title="Delete the selected annotation (Delete)">Delete</vscode-button>
     <vscode-button id="pb-keys" secondary title="Keyboard shortcuts (?)">?</vscode-button>
   </div>
-  <div id="pb-stage">
-    <canvas id="pb-canvas" data-state="loading" tabindex="0"></canvas>
-    <div id="pb-message">Loading…</div>
-    <div id="pb-help" hidden></div>
+  <div id="pb-body">
+    <div id="pb-stage">
+      <canvas id="pb-canvas" data-state="loading" tabindex="0"></canvas>
+      <div id="pb-message">Loading…</div>
+      <div id="pb-help" hidden></div>
+    </div>
+    <div id="pb-header" hidden>
+      <vscode-checkbox id="pb-phi" title="Show the values that identify the patient">Show PHI</vscode-checkbox>
+      <div id="pb-header-rows"></div>
+    </div>
   </div>
   <div id="pb-status">&nbsp;</div>
 </div>`;
@@ -98,6 +116,9 @@ const statusLine = $('pb-status');
 const classSelect = $<HTMLElement & { value: string }>('pb-class');
 const presetSelect = $<HTMLElement & { value: string }>('pb-preset');
 const help = $('pb-help');
+const frameSelect = $<HTMLElement & { value: string }>('pb-frame');
+const headerPanel = $('pb-header');
+const phiBox = $<HTMLElement & { checked: boolean }>('pb-phi');
 help.innerHTML = `<b>Keys</b><table>${SHORTCUTS.map(([k, v]) => `<tr><td><code>${k}</code></td><td>${v}</td></tr>`).join('')}</table>`;
 
 // ---- state ----
@@ -121,6 +142,10 @@ let cursor: Vec2 | undefined;
 let spaceDown = false;
 let displayDirty = true;
 let renders = 0;
+/** ms of the last W/L recompute (toDisplay8 + RGBA expansion + upload), for the status of big images and tests. */
+let displayMs = 0;
+/** The file's bytes, kept to decode another frame of a multi-frame file (each decode transfers a copy). */
+let fileBytes: ArrayBuffer | undefined;
 const display = document.createElement('canvas');
 
 type Drag =
@@ -165,6 +190,9 @@ $('pb-reject').addEventListener('click', () => review('rejected'));
 $('pb-next').addEventListener('click', () => nextPending());
 $('pb-delete').addEventListener('click', () => deleteSelected());
 $('pb-keys').addEventListener('click', () => { help.hidden = !help.hidden; });
+$('pb-header-toggle').addEventListener('click', () => toggleHeader());
+phiBox.addEventListener('change', () => renderHeader());
+frameSelect.addEventListener('change', () => { const f = Number(frameSelect.value); if (Number.isInteger(f)) void showFrame(f); });
 classSelect.addEventListener('change', () => {
   const id = Number(classSelect.value);
   if (!Number.isFinite(id)) return;
@@ -210,7 +238,7 @@ function setVoi(v: ViewerVoi): void {
 }
 
 function toggleInvert(): void { invert = !invert; displayDirty = true; schedule(); }
-function toggleOverlays(): void { showOverlays = !showOverlays; $('pb-overlays').toggleAttribute('secondary', showOverlays); schedule(); }
+function toggleOverlays(): void { showOverlays = !showOverlays; $('pb-overlays').toggleAttribute('secondary', !showOverlays); schedule(); }
 
 let frameRequested = false;
 function schedule(): void {
@@ -236,7 +264,9 @@ function draw(): void {
   ctx.fillRect(0, 0, canvas.width, canvas.height);
   if (image) {
     if (displayDirty) {
+      const t0 = performance.now();
       renderDisplay(image, voi, invert, display);
+      displayMs = performance.now() - t0;
       displayDirty = false;
       renders++;
     }
@@ -248,7 +278,7 @@ function draw(): void {
     if (showOverlays) drawOverlays();
   }
   // Observable state for the UI tests (and handy in devtools): the transform in CSS pixels of the canvas.
-  Object.assign(canvas.dataset, { scale: String(view.scale), tx: String(view.tx), ty: String(view.ty), renders: String(renders),
+  Object.assign(canvas.dataset, { displayMs: displayMs.toFixed(1), scale: String(view.scale), tx: String(view.tx), ty: String(view.ty), renders: String(renders),
     wl: voi.kind === 'window' ? `${voi.center},${voi.width}` : `lut${voi.index}`, overlays: String(showOverlays), selected: selected ? `${selected.kind}:${selected.id}` : '',
     annotations: String(dataset?.annotations.length ?? 0), reviews: (dataset?.pseudoBoxes ?? []).map((p) => `${p.id}:${p.review}`).join(' ') });
   updateStatus();
@@ -547,6 +577,8 @@ window.addEventListener('keydown', (e) => {
   else if (k === 'Delete' || k === 'Backspace') deleteSelected();
   else if (k === 'Escape') { select(undefined); help.hidden = true; }
   else if (k === '?') help.hidden = !help.hidden;
+  else if (k === 'd' || k === 'D') toggleHeader();
+  else if ((k === 'PageDown' || k === 'PageUp') && image && image.frames > 1) void showFrame(Math.min(image.frames - 1, Math.max(0, image.frameIndex + (k === 'PageDown' ? 1 : -1))));
   else {
     const t2 = TOOLS.find((x) => x.key === k.toLowerCase());
     if (t2) setTool(t2.id); else handled = false;
@@ -571,6 +603,45 @@ function setDataset(d: ViewerDataset | null): void {
   schedule();
 }
 
+// ---- header panel ----
+function toggleHeader(): void {
+  headerPanel.hidden = !headerPanel.hidden;
+  $('pb-header-toggle').toggleAttribute('secondary', headerPanel.hidden);
+  renderHeader();
+}
+
+function renderHeader(): void {
+  if (headerPanel.hidden) return;
+  const host = $('pb-header-rows');
+  const header = image?.header;
+  const n = phiCount(header);
+  phiBox.hidden = n === 0;
+  phiBox.textContent = `Show PHI (${n} value${n === 1 ? '' : 's'})`;
+  if (!header?.length) { host.textContent = image ? `${image.source.toUpperCase()} file: no DICOM header.` : ''; return; }
+  const table = document.createElement('table');
+  for (const r of headerRows(header, phiBox.checked)) {
+    const tr = table.insertRow();
+    const kw = tr.insertCell(); kw.className = 'kw'; kw.textContent = r.keyword; kw.title = r.tag;
+    const v = tr.insertCell(); v.textContent = r.value; if (r.masked) v.className = 'masked';
+  }
+  if (image?.warnings.length) { const w = table.insertRow().insertCell(); w.colSpan = 2; w.textContent = `⚠ ${image.warnings.join('; ')}`; }
+  host.replaceChildren(table);
+}
+
+// ---- frames ----
+async function showFrame(frame: number): Promise<void> {
+  if (!image || !fileBytes || !decoder || frame === image.frameIndex) return;
+  try {
+    const next = await (await decoder).decode(fileBytes.slice(0), fileName, frame);
+    image = next;
+    displayDirty = true;
+    frameSelect.value = String(frame);
+    schedule();
+  } catch (e) {
+    statusLine.textContent = `Cannot decode frame ${frame + 1}: ${(e as { message?: string }).message ?? String(e)}`;
+  }
+}
+
 // ---- image ----
 function showError(text: string): void {
   message.hidden = false;
@@ -584,7 +655,8 @@ async function openImage(bytes: ArrayBuffer): Promise<void> {
   try {
     if (!decoder) throw { code: 'WORKER_FAILED', message: 'the decode worker was not started' } satisfies DecodeFailure;
     const client = await decoder;
-    image = await client.decode(bytes, fileName);
+    fileBytes = bytes;
+    image = await client.decode(bytes.slice(0), fileName);
   } catch (e) {
     const f = e as Partial<DecodeFailure> & { message?: string };
     const raw = f?.message ?? String(e);
@@ -597,6 +669,11 @@ async function openImage(bytes: ArrayBuffer): Promise<void> {
   presets = voiPresets(image);
   fillSelect(presetSelect, [...presets.map((p, i) => ({ value: String(i), label: p.label })), { value: 'custom', label: 'Custom (drag)' }], undefined);
   presetSelect.hidden = presets.length === 0;
+  if (image.frames > 1) {
+    fillSelect(frameSelect, Array.from({ length: image.frames }, (_, i) => ({ value: String(i), label: `Frame ${i + 1} / ${image!.frames}` })), String(image.frameIndex));
+    frameSelect.hidden = false;
+  } else fileBytes = undefined; // single frame: nothing more to decode from these bytes
+  renderHeader();
   voi = defaultVoi(image);
   setVoi(voi);
   message.hidden = true;
