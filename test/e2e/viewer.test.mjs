@@ -18,6 +18,8 @@ import { repoRoot, buildUnlessSkipped, openWorkspaceInBrowser } from '../support
 const artifacts = join(repoRoot, 'artifacts', 'e2e');
 mkdirSync(artifacts, { recursive: true });
 const bigFixture = join(repoRoot, 'test', 'fixtures', 'imaging', 'generated', 'big_2500x3000_le.dcm');
+const multiFrame = join(repoRoot, '..', 'shared', 'data', 'dicom-corpus', 'pydicom-data', 'emri_small.dcm');
+let pngTarget;
 let session, page, workspace, datasetFile, target, initialAnnotationIds, newBoxId;
 
 const readDataset = () => JSON.parse(readFileSync(datasetFile, 'utf8'));
@@ -93,6 +95,11 @@ before(async () => {
   const bytes = readFileSync(target.dicom);
   writeFileSync(join(workspace, 'broken.dcm'), bytes.subarray(0, bytes.length >> 1));
   if (existsSync(bigFixture)) copyFileSync(bigFixture, join(workspace, 'big_2500x3000_le.dcm'));
+  if (existsSync(multiFrame)) copyFileSync(multiFrame, join(workspace, 'emri_small.dcm'));
+  // A second dataset in PNG: PNG/JPEG open in VS Code's image preview by default; Open Image uses the viewer.
+  execFileSync(process.execPath, [join(repoRoot, 'dist', 'cli.js'), 'phantom', '--out', join(workspace, 'png'), '--images', '4', '--seed', '6', '--size', '256',
+    '--format', 'png', '--box-ratio', '1', '--workers', '0'], { stdio: 'ignore' });
+  pngTarget = JSON.parse(readFileSync(join(workspace, 'png', 'dataset.pointbox.json'), 'utf8')).images.find((i) => i.split === 'train');
   session = await openWorkspaceInBrowser(workspace);
   page = session.page;
 });
@@ -283,6 +290,48 @@ test('a truncated DICOM opened from Quick Open shows an error naming the file', 
   assert.match(text, /Cannot display/);
   assert.ok(text.length > 'Cannot display broken.dcm: '.length + 5, `a reason is given: ${text}`);
   await page.screenshot({ path: join(artifacts, 'viewer-error.png') });
+});
+
+test('a PNG of a dataset opens in the viewer from the tree (Open Image)', { timeout: 180_000 }, async () => {
+  const sidebar = page.locator('.sidebar');
+  const first = sidebar.locator('.monaco-list-row[aria-level="1"]:has-text("phantom-seed-5")').first();
+  if ((await first.getAttribute('aria-expanded')) === 'true') await first.click();
+  const root = sidebar.locator('.monaco-list-row[aria-level="1"]:has-text("phantom-seed-6")').first();
+  await root.waitFor({ timeout: 60_000 });
+  if ((await root.getAttribute('aria-expanded')) !== 'true') await root.click();
+  const train = sidebar.locator('.monaco-list-row[aria-level="2"]:has-text("train")').first();
+  await train.waitFor({ timeout: 30_000 });
+  if ((await train.getAttribute('aria-expanded')) !== 'true') await train.click();
+  const group = sidebar.locator(`.monaco-list-row[aria-level="3"]:has-text("${pngTarget.label_level === 'boxes' ? 'Boxes' : 'Points only'}")`).first();
+  await group.waitFor({ timeout: 30_000 });
+  if ((await group.getAttribute('aria-expanded')) !== 'true') await group.click();
+  const name = pngTarget.file_name.split('/').pop();
+  await sidebar.locator(`.monaco-list-row[aria-level="4"]:has-text("${name}")`).first().click();
+  const f = await viewerFrame(name);
+  await f.locator('#pb-canvas[data-state="ready"]').waitFor({ timeout: 120_000 });
+  const st = await canvasState(f);
+  assert.equal(st.imageWidth, '256');
+  assert.ok(st.levels > 16, 'real pixels');
+  assert.match(await f.locator('#pb-status').innerText(), /phantom-seed-6 · train/);
+});
+
+test('a multi-frame DICOM shows a frame picker and PageDown shows the next frame', { skip: existsSync(multiFrame) ? false : 'shared/data absent', timeout: 180_000 }, async () => {
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout: 15_000 });
+  await input.fill('emri_small.dcm');
+  await page.locator('.quick-input-list .monaco-list-row:has-text("emri_small.dcm")').first().waitFor({ timeout: 30_000 });
+  await page.keyboard.press('Enter');
+  const f = await viewerFrame('emri_small.dcm');
+  await f.locator('#pb-canvas[data-state="ready"]').waitFor({ timeout: 120_000 });
+  await f.locator('#pb-frame:not([hidden])').waitFor({ timeout: 30_000 });
+  const st = await canvasState(f);
+  assert.equal(st.frame, '0');
+  await f.locator('#pb-canvas').focus();
+  await page.keyboard.press('PageDown');
+  const next = await until('frame 2 on the canvas', async () => { const s = await canvasState(f); return s.frame === '1' ? s : undefined; });
+  assert.notEqual(next.hash, st.hash, 'another frame, other pixels');
+  assert.match(await f.locator('#pb-status').innerText(), /frame 2\/\d+/);
 });
 
 test('a 2500 x 3000 16-bit DICOM opens in the viewer (timing logged)', { skip: existsSync(bigFixture) ? false : 'imaging fixtures not generated', timeout: 180_000 }, async () => {

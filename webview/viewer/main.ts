@@ -278,7 +278,7 @@ function draw(): void {
     if (showOverlays) drawOverlays();
   }
   // Observable state for the UI tests (and handy in devtools): the transform in CSS pixels of the canvas.
-  Object.assign(canvas.dataset, { displayMs: displayMs.toFixed(1), scale: String(view.scale), tx: String(view.tx), ty: String(view.ty), renders: String(renders),
+  Object.assign(canvas.dataset, { frame: String(image?.frameIndex ?? 0), displayMs: displayMs.toFixed(1), scale: String(view.scale), tx: String(view.tx), ty: String(view.ty), renders: String(renders),
     wl: voi.kind === 'window' ? `${voi.center},${voi.width}` : `lut${voi.index}`, overlays: String(showOverlays), selected: selected ? `${selected.kind}:${selected.id}` : '',
     annotations: String(dataset?.annotations.length ?? 0), reviews: (dataset?.pseudoBoxes ?? []).map((p) => `${p.id}:${p.review}`).join(' ') });
   updateStatus();
