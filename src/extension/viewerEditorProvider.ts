@@ -16,9 +16,6 @@ import { webviewHtml } from './webviewHtml';
 export const VIEWER_VIEW_TYPE = 'pointbox.viewer';
 export const IMAGE_VIEWER_VIEW_TYPE = 'pointbox.viewer.image';
 
-/** What a viewer reports after its first render (the integration tests and the timing log read it). */
-export interface ViewerRendered { file: string; width: number; height: number; decodeMs: number; totalMs: number }
-
 /**
  * The CXR viewer as a read-only custom editor: VS Code owns the tab; the image file itself is never
  * written (the edits are dataset edits, which the DatasetSession saves into the .pointbox.json). The host
@@ -26,9 +23,6 @@ export interface ViewerRendered { file: string; width: number; height: number; d
  * webview, so the full-precision pixels never cross the boundary twice and the extension host stays free.
  */
 export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider<vscode.CustomDocument> {
-  private readonly renderedEmitter = new vscode.EventEmitter<ViewerRendered>();
-  readonly onDidRender = this.renderedEmitter.event;
-
   constructor(private readonly extensionUri: vscode.Uri, private readonly sessions: DatasetSessions, private readonly log: vscode.LogOutputChannel) {}
 
   static register(context: vscode.ExtensionContext, sessions: DatasetSessions, log: vscode.LogOutputChannel): ViewerEditorProvider {
@@ -38,7 +32,7 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
       webviewOptions: { retainContextWhenHidden: true },
       supportsMultipleEditorsPerDocument: true,
     };
-    context.subscriptions.push(provider.renderedEmitter,
+    context.subscriptions.push(
       vscode.window.registerCustomEditorProvider(VIEWER_VIEW_TYPE, provider, options),
       vscode.window.registerCustomEditorProvider(IMAGE_VIEWER_VIEW_TYPE, provider, options));
     return provider;
@@ -97,7 +91,6 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
         }
         case 'rendered':
           this.log.info(`viewer: ${fileName} ${m.width}x${m.height} on screen ${Date.now() - t0} ms after open (decode ${m.decodeMs.toFixed(0)} ms, webview ${m.totalMs.toFixed(0)} ms)`);
-          this.renderedEmitter.fire({ file: document.uri.fsPath, width: m.width, height: m.height, decodeMs: m.decodeMs, totalMs: m.totalMs });
           return;
         case 'decodeFailed':
           this.log.warn(`viewer: cannot decode ${document.uri.fsPath}: ${m.message}`);
