@@ -9,7 +9,7 @@
 //   7. integration-vsix: the suite against the packaged .vsix, installed as a user would
 // The last line is 'N passed, N failed' over the tiers.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { resolve, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,7 +23,8 @@ const tiers = [
   ['unit', [process.execPath, 'scripts/test-unit.mjs']],
   ...(existsSync(join(root, 'scripts', 'test-python.mjs')) ? [['python', [process.execPath, 'scripts/test-python.mjs']]] : []),
   ['integration', [process.execPath, 'test/integration/runInCodeServer.mjs']],
-  ['e2e', [process.execPath, '--test', '--test-concurrency=1', 'test/e2e/workbench.test.mjs', 'test/e2e/pseudoLabels.test.mjs']],
+  // Every test/e2e/*.test.mjs, so a new browser test cannot be left out of `npm test`.
+  ['e2e', [process.execPath, '--test', '--test-concurrency=1', ...readdirSync(join(root, 'test', 'e2e')).filter((f) => f.endsWith('.test.mjs')).sort().map((f) => `test/e2e/${f}`)]],
   // The same integration suite against the packaged linux .vsix installed with --install-extension:
   // what ships, with only its own node_modules (catches files .vscodeignore drops by mistake).
   ['integration-vsix', [process.execPath, 'test/integration/runInCodeServer.mjs', '--vsix']],
