@@ -30,12 +30,14 @@ const tiers = [
   ['integration-vsix', [process.execPath, 'test/integration/runInCodeServer.mjs', '--vsix']],
 ];
 const only = process.argv.slice(2);
+// The browser tiers build first unless told the build tier already ran in this invocation.
+const built = !only.length || only.includes('build');
 const results = [];
 for (const [name, [cmd, ...args]] of tiers) {
   if (only.length && !only.includes(name)) continue;
   console.log(`\n=== ${name}: ${[cmd.replace(root + '/', ''), ...args].join(' ')}`);
   const t0 = Date.now();
-  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, POINTBOX_SKIP_BUILD: '1' } });
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: built ? { ...process.env, POINTBOX_SKIP_BUILD: '1' } : process.env });
   const ok = r.status === 0;
   results.push({ name, ok, s: (Date.now() - t0) / 1000 });
   console.log(`=== ${name}: ${ok ? 'passed' : `FAILED (exit ${r.status ?? r.signal})`} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
