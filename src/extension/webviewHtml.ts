@@ -1,11 +1,6 @@
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
 
-/**
- * HTML shell for PointBox webviews with a strict Content Security Policy: no network, scripts only from
- * the extension's dist/webview with a per-load nonce, WebAssembly allowed through 'wasm-unsafe-eval'
- * (never 'unsafe-eval'), images only from the webview's own resources and blob:/data: URLs.
- */
 /** Page layouts: 'document' (padded, scrolling: the evaluation table) or 'viewer' (full-bleed, no scrolling: the CXR viewer). */
 export interface WebviewHtmlOptions { body?: 'document' | 'viewer' }
 
@@ -14,6 +9,11 @@ const STYLES = {
   viewer: 'html,body{height:100%;margin:0;padding:0;overflow:hidden;font-family:var(--vscode-font-family);font-size:var(--vscode-font-size);color:var(--vscode-foreground);background:var(--vscode-editor-background)} #root{height:100%}',
 };
 
+/**
+ * HTML shell for PointBox webviews with a strict Content Security Policy: no network, scripts only from
+ * the extension's dist/webview with a per-load nonce, WebAssembly allowed through 'wasm-unsafe-eval'
+ * (never 'unsafe-eval'), images only from the webview's own resources and blob:/data: URLs.
+ */
 export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, bundle: string, title: string, opts: WebviewHtmlOptions = {}): string {
   const nonce = randomBytes(16).toString('base64');
   const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', `${bundle}.js`));
