@@ -6,6 +6,8 @@
 //   dist/workers/<name>.js   every src/**/<name>.worker.ts (worker_threads entry points)
 //   dist/webview/<dir>.js    every webview/<dir>/main.ts (browser bundles)
 //   dist/wasm/*.wasm         codec WebAssembly files copied from node_modules
+//   dist/openjpeg-mt/*       the committed multithreaded OpenJPEG build (src/core/imaging/codecs/openjpeg-mt/
+//                            prebuilt), copied as is: Emscripten's pthread workers load its glue by path
 // Entry points are discovered by convention so adding a worker or a webview needs no edit here.
 // --watch rebuilds on change; --production minifies.
 import * as esbuild from 'esbuild';
@@ -71,6 +73,10 @@ function copyAssets() {
       if (name) writeFileSync(join(wasmDir, basename(f, '.js') + '.mjs'), `${src}\nexport default ${name};\n`);
     }
   }
+  const mtSrc = join(root, 'src', 'core', 'imaging', 'codecs', 'openjpeg-mt', 'prebuilt');
+  const mtDir = join(dist, 'openjpeg-mt');
+  mkdirSync(mtDir, { recursive: true });
+  for (const f of ['openjpeg-mt.js', 'openjpeg-mt.wasm', 'openjpeg-mt.worker.js', 'LICENSE.openjpeg']) copyFileSync(join(mtSrc, f), join(mtDir, f));
 }
 
 if (!watch) rmSync(dist, { recursive: true, force: true });

@@ -32,6 +32,17 @@ export interface EmbindDecoder {
   delete(): void;
 }
 
+/** A JPEG 2000 frame decoded by a platform's own codec (see ImagingPlatform.decodeJ2kMultithreaded). */
+export interface J2kPlatformFrame {
+  /** Pixel-interleaved samples in host order, in a buffer of their own. */
+  data: Uint8Array | Uint16Array | Int16Array;
+  width: number;
+  height: number;
+  components: number;
+  bitsPerSample: number;
+  signed: boolean;
+}
+
 export interface ImagingPlatform {
   /** Inflate raw DEFLATE data; must throw (or reject) when the output would exceed maxOutputBytes. */
   inflateRaw(data: Uint8Array, maxOutputBytes: number): Promise<Uint8Array>;
@@ -44,4 +55,11 @@ export interface ImagingPlatform {
   loadCodec(name: CodecModuleName): Promise<EmscriptenCodecModule>;
   /** Forget a codec instance (after a WASM abort/trap its memory state is unusable); the next load re-instantiates. */
   resetCodec?(name: CodecModuleName): void;
+  /**
+   * Optional faster JPEG 2000 decoder (Node: OpenJPEG built with WASM threads; the browser webview is not
+   * cross-origin isolated, so it has none). Resolves null when it does not handle this frame or cannot run
+   * here: the caller then decodes with the 'openjpeg' codec module. Rejects with DicomDecodeError for a bad
+   * codestream.
+   */
+  decodeJ2kMultithreaded?(frame: Uint8Array, file?: string): Promise<J2kPlatformFrame | null>;
 }

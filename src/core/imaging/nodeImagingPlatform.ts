@@ -11,6 +11,7 @@ import charlsFactory from '@cornerstonejs/codec-charls/decodewasmjs';
 import libjpegTurboFactory from '@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs';
 import openjphFactory from '@cornerstonejs/codec-openjph/wasmjs';
 import type { CodecModuleName, EmscriptenCodecModule, ImagingPlatform } from './ImagingPlatform';
+import { decodeJ2kMultithreaded } from './codecs/openjpeg-mt/openjpegMt';
 
 const codecFiles: Record<CodecModuleName, { pkg: string; entry: string; wasm: string; factory: (m?: Record<string, unknown>) => Promise<unknown> }> = {
   openjpeg: { pkg: '@cornerstonejs/codec-openjpeg', entry: 'decodewasmjs', wasm: 'openjpegwasm_decode.wasm', factory: openjpegFactory },
@@ -44,6 +45,8 @@ export const nodeImagingPlatform: ImagingPlatform = {
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   },
   resetCodec(name) { cache.delete(name); },
+  // OpenJPEG with WASM threads (codecs/openjpeg-mt); null -> the cornerstone 'openjpeg' module decodes.
+  decodeJ2kMultithreaded,
   loadCodec(name) {
     let p = cache.get(name);
     if (!p) {

@@ -121,6 +121,12 @@ export async function decodeCompressedFrame(ts: TransferSyntaxInfo, frame: Uint8
     }
     case 'jpeg2000': {
       if (hdr.kind !== 'j2k') throw new DicomDecodeError('CODEC_ERROR', `expected a JPEG 2000 codestream for ${ts.name}`, file);
+      // Node: the multithreaded OpenJPEG build, same samples as below; null -> the cornerstone codec.
+      const mt = platform.decodeJ2kMultithreaded ? await platform.decodeJ2kMultithreaded(frame, file) : null;
+      if (mt) {
+        checkDims(g, mt.width, mt.height, mt.components, ts.name, file);
+        return { data: mt.data, rgb: false };
+      }
       const r = await runEmbind(platform, 'openjpeg', 'J2KDecoder', frame, file);
       checkDims(g, r.info.width, r.info.height, r.info.componentCount, ts.name, file);
       const signed = r.info.isSigned === true;
