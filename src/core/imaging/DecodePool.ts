@@ -6,7 +6,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
-import { findWorkerScript, startWorker } from '../workers/workerScripts';
+import { findWorkerScript, poolWorkerEnv, startWorker } from '../workers/workerScripts';
 import { cpus } from 'node:os';
 import { ImagingError, imagingErrorFromData, type ImagingErrorData } from './ImagingError';
 import type { DecodedImage } from './DecodedImage';
@@ -89,6 +89,7 @@ export class DecodePool {
   private readonly timeoutMs: number;
   private readonly worker: { path: string };
   private readonly maxHeapMb: number;
+  private readonly env: NodeJS.ProcessEnv;
   /** Workers replaced after a timeout, abort or crash (for tests and diagnostics). */
   restarts = 0;
 
@@ -97,13 +98,14 @@ export class DecodePool {
     this.worker = opts.workerPath ? { path: opts.workerPath } : defaultWorker();
     this.maxHeapMb = opts.maxHeapMb ?? 1024;
     const size = Math.max(1, opts.size ?? cpus().length);
+    this.env = poolWorkerEnv(size);
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
   get size(): number { return this.slots.length; }
 
   private spawn(): Slot {
-    const worker = startWorker(this.worker.path, { resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb } });
+    const worker = startWorker(this.worker.path, { resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb }, env: this.env });
     const slot: Slot = { worker };
     worker.on('message', (res: DecodeResponse) => this.onMessage(slot, res));
     worker.on('error', (err) => this.onWorkerDeath(slot, new ImagingError('WORKER_FAILED', `decode worker failed: ${err.message}`, slot.task?.req.fileName)));

@@ -6,7 +6,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { cpus } from 'node:os';
-import { startWorker } from './workerScripts';
+import { poolWorkerEnv, startWorker } from './workerScripts';
 
 interface Pending<R> {
   msg: unknown;
@@ -32,7 +32,7 @@ export class WorkerPool<Req, Res> {
   }
 
   private spawn(): Worker {
-    const w = startWorker(this.script);
+    const w = startWorker(this.script, { env: poolWorkerEnv(this.size) });
     w.unref();
     return w;
   }

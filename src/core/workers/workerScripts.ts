@@ -10,6 +10,7 @@
  */
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 
 function tsxCjsHook(): string | undefined {
@@ -39,4 +40,15 @@ export function startWorker(script: string, options: WorkerOptions = {}): Worker
   const hook = tsxCjsHook();
   if (!hook) throw new Error(`cannot start ${script}: tsx is not installed (source entries need it; bundles do not)`);
   return new Worker(`require(${JSON.stringify(hook)}); require(${JSON.stringify(script)});`, { ...options, eval: true });
+}
+
+/**
+ * Environment for the workers of a pool of `poolSize`: such a pool already decodes that many files at once,
+ * so each worker's multithreaded JPEG 2000 decoder (codecs/openjpeg-mt) gets cores / poolSize threads (at
+ * least 1) rather than all cores, which would put poolSize x cores threads, each with its own stack and
+ * WASM thread state, on the machine. An explicit POINTBOX_J2K_THREADS wins.
+ */
+export function poolWorkerEnv(poolSize: number): NodeJS.ProcessEnv {
+  if (process.env.POINTBOX_J2K_THREADS !== undefined && process.env.POINTBOX_J2K_THREADS.trim() !== '') return { ...process.env };
+  return { ...process.env, POINTBOX_J2K_THREADS: String(Math.max(1, Math.floor(availableParallelism() / Math.max(1, poolSize)))) };
 }

@@ -9,14 +9,16 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { decodeDicom } from '../../src/core/imaging/decodeDicom';
-import { nodeImagingPlatform } from '../../src/core/imaging/nodeImagingPlatform';
-import { DicomDecodeError, type DecodedImage } from '../../src/core/imaging';
-import type { ImagingPlatform, J2kPlatformFrame } from '../../src/core/imaging/ImagingPlatform';
-import { decodeCompressedFrame } from '../../src/core/imaging/codecs/decodeCompressedFrame';
-import { transferSyntaxInfo } from '../../src/core/imaging/transferSyntax';
-import { crashTestOpenJpegMt, decodeJ2kMultithreaded, locateOpenJpegMt } from '../../src/core/imaging/codecs/openjpeg-mt/openjpegMt';
-import { corpusDir, cxrDir, ensureGeneratedFixtures, generatedDir, hasFixtureTools, hasSharedData, repoRoot } from './imaging/imagingTestHelpers';
+import { decodeDicom } from '../../../src/core/imaging/decodeDicom';
+import { nodeImagingPlatform } from '../../../src/core/imaging/nodeImagingPlatform';
+import { DicomDecodeError, type DecodedImage } from '../../../src/core/imaging';
+import type { ImagingPlatform, J2kPlatformFrame } from '../../../src/core/imaging/ImagingPlatform';
+import { decodeCompressedFrame } from '../../../src/core/imaging/codecs/decodeCompressedFrame';
+import { transferSyntaxInfo } from '../../../src/core/imaging/transferSyntax';
+import { availableParallelism } from 'node:os';
+import { poolWorkerEnv } from '../../../src/core/workers/workerScripts';
+import { crashTestOpenJpegMt, decodeJ2kMultithreaded, locateOpenJpegMt } from '../../../src/core/imaging/codecs/openjpeg-mt/openjpegMt';
+import { corpusDir, cxrDir, ensureGeneratedFixtures, generatedDir, hasFixtureTools, hasSharedData, repoRoot } from './imagingTestHelpers';
 
 const J2K_SYNTAXES = new Set(['1.2.840.10008.1.2.4.90', '1.2.840.10008.1.2.4.91', '1.2.840.10008.1.2.4.92', '1.2.840.10008.1.2.4.93']);
 const built = locateOpenJpegMt() !== undefined;
@@ -59,7 +61,7 @@ async function j2kFiles(): Promise<string[]> {
   const manifest = hasFixtureTools() || existsSync(join(generatedDir, 'manifest.json')) ? ensureGeneratedFixtures() : 'no fixture tools';
   if (typeof manifest !== 'string') files.push(...manifest.filter((e) => J2K_SYNTAXES.has(e.transferSyntaxUID)).map((e) => join(generatedDir, e.file)));
   if (existsSync(join(cxrDir, 'RG1_J2KI.dcm'))) files.push(join(cxrDir, 'RG1_J2KI.dcm'));
-  const { readDicomFileInfo } = await import('../../src/core/imaging');
+  const { readDicomFileInfo } = await import('../../../src/core/imaging');
   for (const f of walk(corpusDir)) {
     try {
       if (J2K_SYNTAXES.has((await readDicomFileInfo(f)).parsed.transferSyntax.uid)) files.push(f);
@@ -183,4 +185,19 @@ test('a process that decoded with the MT build exits by itself (no live pthread 
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout.trim()), { w: 1841, h: 1955, mt: true }, 'stdout is only what the script printed');
   assert.ok(Date.now() - t0 < 30_000);
+});
+
+test('pool workers split the cores: a pool of N workers gives each J2K decoder cores/N threads (at least 1); an explicit setting wins', () => {
+  const cores = availableParallelism();
+  const saved = process.env.POINTBOX_J2K_THREADS;
+  try {
+    delete process.env.POINTBOX_J2K_THREADS;
+    assert.equal(poolWorkerEnv(cores).POINTBOX_J2K_THREADS, '1', 'one worker per core: one decoder thread each');
+    assert.equal(poolWorkerEnv(1).POINTBOX_J2K_THREADS, String(cores), 'a single worker may use every core');
+    assert.equal(poolWorkerEnv(cores * 4).POINTBOX_J2K_THREADS, '1', 'never 0 (0 would switch the build off)');
+    process.env.POINTBOX_J2K_THREADS = '3';
+    assert.equal(poolWorkerEnv(cores).POINTBOX_J2K_THREADS, '3');
+  } finally {
+    if (saved === undefined) delete process.env.POINTBOX_J2K_THREADS; else process.env.POINTBOX_J2K_THREADS = saved;
+  }
 });
