@@ -1,17 +1,10 @@
 /** The grey-level pipeline against values worked by hand from PS3.3 C.11 (no decoder involved). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { toDisplay8, modalityValues, voiWindow, chooseVoi, type DecodedImage } from '../../../src/core/imaging';
+import { toDisplay8, modalityValues, voiWindow, chooseVoi } from '../../../src/core/imaging';
 import { storedValues } from '../../../src/core/imaging/storedValues';
+import { greyImage as grey } from './imagingTestHelpers';
 
-function grey(data: DecodedImage['data'], over: Partial<DecodedImage> = {}): DecodedImage {
-  return {
-    source: 'dicom', width: data.length, height: 1, samplesPerPixel: 1, photometric: 'MONOCHROME2', sourcePhotometric: 'MONOCHROME2',
-    bitsAllocated: 16, bitsStored: 12, isSigned: false, data, modality: { kind: 'rescale', slope: 1, intercept: 0 },
-    voi: { windows: [], function: 'LINEAR', luts: [] }, frames: 1, frameIndex: 0, pixelSpacing: null, pixelSpacingSource: null,
-    warnings: [], decodeMs: 0, ...over,
-  };
-}
 
 test('LINEAR window follows C.11.2.1.2.1 (c - 0.5, w - 1) including the edges', () => {
   // c=2048 w=4096: lower edge x <= 2048-0.5-2047.5 = 0 -> 0; x=2048 -> (0.5/4095+0.5)*255 = 127.53 -> 128; x=4095 -> 255

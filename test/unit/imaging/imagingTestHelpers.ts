@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
+import type { DecodedImage } from '../../../src/core/imaging/DecodedImage';
 
 export const repoRoot = resolve(__dirname, '..', '..', '..');
 export const sharedData = resolve(repoRoot, '..', 'shared', 'data');
@@ -72,4 +73,14 @@ export function diffStats(a: ArrayLike<number>, b: ArrayLike<number>): DiffStats
   let maxAbs = 0; let mismatches = 0;
   for (let i = 0; i < a.length; i++) { const d = Math.abs(a[i]! - b[i]!); if (d > 0) { mismatches++; if (d > maxAbs) maxAbs = d; } }
   return { maxAbs, mismatches, count: a.length };
+}
+
+/** A 1-row grey DecodedImage around `data` (12-bit unsigned MONOCHROME2, no VOI) for pipeline tests. */
+export function greyImage(data: DecodedImage['data'], over: Partial<DecodedImage> = {}): DecodedImage {
+  return {
+    source: 'dicom', width: data.length, height: 1, samplesPerPixel: 1, photometric: 'MONOCHROME2', sourcePhotometric: 'MONOCHROME2',
+    bitsAllocated: 16, bitsStored: 12, isSigned: false, data, modality: { kind: 'rescale', slope: 1, intercept: 0 },
+    voi: { windows: [], function: 'LINEAR', luts: [] }, frames: 1, frameIndex: 0, pixelSpacing: null, pixelSpacingSource: null,
+    warnings: [], decodeMs: 0, ...over,
+  };
 }

@@ -4,15 +4,8 @@ import assert from 'node:assert/strict';
 import type { DecodedImage } from '../../../src/core/imaging/DecodedImage';
 import { toDisplay8, type DisplayOptions } from '../../../src/core/imaging/greyPipeline';
 import { displayLut, mapToRgba } from '../../../webview/viewer/displayLut';
+import { greyImage as grey } from '../imaging/imagingTestHelpers';
 
-function grey(data: DecodedImage['data'], over: Partial<DecodedImage> = {}): DecodedImage {
-  return {
-    source: 'dicom', width: data.length, height: 1, samplesPerPixel: 1, photometric: 'MONOCHROME2', sourcePhotometric: 'MONOCHROME2',
-    bitsAllocated: 16, bitsStored: 12, isSigned: false, data, modality: { kind: 'rescale', slope: 1, intercept: 0 },
-    voi: { windows: [], function: 'LINEAR', luts: [] }, frames: 1, frameIndex: 0, pixelSpacing: null, pixelSpacingSource: null,
-    warnings: [], decodeMs: 0, ...over,
-  };
-}
 
 function viaTable(img: DecodedImage, opts: DisplayOptions): number[] {
   const lut = displayLut(img, opts);

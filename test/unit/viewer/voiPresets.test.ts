@@ -1,17 +1,9 @@
 /** The viewer's W/L presets come from the core grey pipeline's own VOI choice (webview/viewer/voiPresets.ts). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DecodedImage } from '../../../src/core/imaging/DecodedImage';
 import { defaultVoi, fullRange, voiPresets, windowOf } from '../../../webview/viewer/voiPresets';
+import { greyImage as grey } from '../imaging/imagingTestHelpers';
 
-function grey(data: DecodedImage['data'], over: Partial<DecodedImage> = {}): DecodedImage {
-  return {
-    source: 'dicom', width: data.length, height: 1, samplesPerPixel: 1, photometric: 'MONOCHROME2', sourcePhotometric: 'MONOCHROME2',
-    bitsAllocated: 16, bitsStored: 12, isSigned: false, data, modality: { kind: 'rescale', slope: 1, intercept: 0 },
-    voi: { windows: [], function: 'LINEAR', luts: [] }, frames: 1, frameIndex: 0, pixelSpacing: null, pixelSpacingSource: null,
-    warnings: [], decodeMs: 0, ...over,
-  };
-}
 
 test('presets list the file windows, its VOI LUTs and the full range; the default is the first file window', () => {
   const lut = { firstMapped: 0, bits: 8, data: new Uint16Array([0, 255]), explanation: 'soft' };

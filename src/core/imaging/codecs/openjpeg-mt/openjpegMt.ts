@@ -19,16 +19,8 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { DicomDecodeError } from '../../ImagingError';
+import type { J2kPlatformFrame } from '../../ImagingPlatform';
 
-export interface J2kMtFrame {
-  /** Pixel-interleaved samples, host order; a fresh buffer (not WASM memory). */
-  data: Uint8Array | Uint16Array | Int16Array;
-  width: number;
-  height: number;
-  components: number;
-  bitsPerSample: number;
-  signed: boolean;
-}
 
 // The project's lib (ES2022, no DOM) has no WebAssembly or Atomics.waitAsync typings: the little used here.
 interface WasmMemory { readonly buffer: SharedArrayBuffer }
@@ -98,13 +90,13 @@ class Instance {
   }
 
   /** One decode at a time per instance: concurrent callers queue (threads are the parallelism). */
-  decode(frame: Uint8Array, threads: number, file?: string, crashTest = false): Promise<J2kMtFrame | null> {
+  decode(frame: Uint8Array, threads: number, file?: string, crashTest = false): Promise<J2kPlatformFrame | null> {
     const run = this.queue.then(() => this.decodeNow(frame, threads, file, crashTest));
     this.queue = run.catch(() => {});
     return run;
   }
 
-  private async decodeNow(frame: Uint8Array, threads: number, file: string | undefined, crashTest: boolean): Promise<J2kMtFrame | null> {
+  private async decodeNow(frame: Uint8Array, threads: number, file: string | undefined, crashTest: boolean): Promise<J2kPlatformFrame | null> {
     if (this.broken) throw new DicomDecodeError('CODEC_ERROR', `openjpeg-mt failed: ${this.broken.message}`, file);
     const mod = this.mod;
     const job = mod._pbj2k_job_new(frame.length);
@@ -227,7 +219,7 @@ async function load(threads: number, onDiscard: () => void): Promise<Instance | 
  * (build unavailable, POINTBOX_J2K_THREADS=0, or an image the fallback decoder should treat); the caller
  * decodes with the cornerstone codec. Throws DicomDecodeError('CODEC_ERROR') for a bad codestream.
  */
-export async function decodeJ2kMultithreaded(frame: Uint8Array, file?: string): Promise<J2kMtFrame | null> {
+export async function decodeJ2kMultithreaded(frame: Uint8Array, file?: string): Promise<J2kPlatformFrame | null> {
   const threads = j2kThreadCount();
   if (threads === 0) return null;
   if (instance && threads !== threadsLoaded) {
