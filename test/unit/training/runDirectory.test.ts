@@ -1,0 +1,132 @@
+// The run-directory reader and the metrics tailer on hand-written files: partial last lines (the trainer
+// is mid-write), malformed JSON (a run with an error naming the file, not a crash), truncation/rotation.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { listRunDirectories, parseMetricsText, readRunDirectory, runFolderName, timeFromRunName } from '../../../src/core/training/runDirectory';
+import { MetricsTailer } from '../../../src/core/training/MetricsTailer';
+
+const train = (step: number, total: number, epoch = 0) => JSON.stringify({ type: 'train', epoch, step, lr: 1e-4, total, images_per_s: 12.5 }) + '\n';
+const evalLine = (epoch: number, ap50: number) => JSON.stringify({ type: 'eval', epoch, step: epoch * 3 + 3, ap50 }) + '\n';
+const epochLine = (epoch: number) => JSON.stringify({ type: 'epoch', epoch, step: epoch * 3 + 3, images_per_s: 20 }) + '\n';
+
+function runDir(): string {
+  return mkdtempSync(join(tmpdir(), 'pointbox-rundir-'));
+}
+
+test('parseMetricsText keeps a partial last line for later and names malformed lines by file:line', () => {
+  const text = train(1, 5) + '{"type": "train", bad json\n' + '[1,2]\n' + train(2, 4) + '{"type":"ep';
+  const r = parseMetricsText(text, 'm.jsonl');
+  assert.deepEqual(r.records.map((x) => x.step), [1, 2]);
+  assert.equal(r.problems.length, 2);
+  assert.match(r.problems[0]!, /^m\.jsonl:2: /);
+  assert.match(r.problems[1]!, /^m\.jsonl:3: no type/);
+  assert.equal(r.consumed, Buffer.byteLength(text) - '{"type":"ep'.length);
+  assert.deepEqual(parseMetricsText('{"type":"train"').records, []);
+});
+
+test('readRunDirectory: a running run with a partial metrics line; then the completed run.json wins', () => {
+  const dir = runDir();
+  try {
+    writeFileSync(join(dir, 'run.json'), JSON.stringify({ status: 'running', spec: { mode: 'mpc', epochs: 10 }, total_steps: 30, device: 'cpu' }));
+    writeFileSync(join(dir, 'metrics.jsonl'), train(1, 9) + train(3, 7) + evalLine(0, 0.25) + epochLine(0) + evalLine(1, 0.41) + epochLine(1) + train(7, 6.5).slice(0, 20));
+    let s = readRunDirectory(dir);
+    assert.equal(s.status, 'running');
+    assert.equal(s.mode, 'mpc');
+    assert.equal(s.epochsDone, 2);
+    assert.equal(s.epochsTotal, 10);
+    assert.equal(s.lastTrainLoss, 7);
+    assert.equal(s.lastAp50, 0.41);
+    assert.equal(s.bestAp50, 0.41);
+    assert.deepEqual(s.ap50History, [0.25, 0.41]);
+    assert.equal(s.imagesPerS, 20);
+    assert.equal(s.modelOnnx, undefined);
+    assert.deepEqual(s.problems, [], 'a partial last line is not a problem');
+
+    writeFileSync(join(dir, 'model.onnx'), 'x');
+    writeFileSync(join(dir, 'run.json'), JSON.stringify({ status: 'completed', spec: { mode: 'mpc', epochs: 10 }, final: { ap50: 0.4, best_ap50: 0.5, images_per_s: 33 } }));
+    s = readRunDirectory(dir);
+    assert.equal(s.status, 'completed');
+    assert.equal(s.bestAp50, 0.5);
+    assert.equal(s.lastAp50, 0.4);
+    assert.equal(s.imagesPerS, 33);
+    assert.equal(s.modelOnnx, join(dir, 'model.onnx'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('readRunDirectory: malformed run.json and metrics lines give errors naming the files, not a crash', () => {
+  const dir = runDir();
+  try {
+    writeFileSync(join(dir, 'run.json'), '{"status": "runn');
+    writeFileSync(join(dir, 'metrics.jsonl'), train(1, 3) + 'not json at all\n');
+    const s = readRunDirectory(dir);
+    assert.equal(s.status, 'unknown');
+    assert.ok(s.error?.startsWith(join(dir, 'run.json') + ': '), s.error);
+    assert.equal(s.lastTrainLoss, 3);
+    assert.equal(s.problems.length, 1);
+    assert.ok(s.problems[0]!.startsWith(join(dir, 'metrics.jsonl') + ':2: '), s.problems[0]);
+
+    writeFileSync(join(dir, 'run.json'), JSON.stringify({ status: 'failed', error: 'PBCDataError: no box-level images' }));
+    assert.equal(readRunDirectory(dir).error, 'PBCDataError: no box-level images');
+    rmSync(join(dir, 'run.json'));
+    assert.match(readRunDirectory(dir).error!, /run\.json does not exist/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('listRunDirectories: run folders only, newest first by the timestamp in the name', () => {
+  const root = runDir();
+  try {
+    const older = runFolderName('pbc', new Date(Date.UTC(2026, 0, 2, 3, 4, 5)));
+    const newer = runFolderName('mpc', new Date(Date.UTC(2026, 5, 1)));
+    assert.equal(older, '20260102T030405000Z-pbc');
+    assert.equal(timeFromRunName(older), Date.UTC(2026, 0, 2, 3, 4, 5));
+    for (const n of [older, newer]) { mkdirSync(join(root, n)); writeFileSync(join(root, n, 'run.json'), '{}'); }
+    mkdirSync(join(root, 'not-a-run'));
+    writeFileSync(join(root, 'file.txt'), '');
+    assert.deepEqual(listRunDirectories(root), [join(root, newer), join(root, older)]);
+    assert.deepEqual(listRunDirectories(join(root, 'missing')), []);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('MetricsTailer reads only new bytes, waits for partial lines, restarts on truncation and rotation', () => {
+  const dir = runDir();
+  const f = join(dir, 'metrics.jsonl');
+  try {
+    const t = new MetricsTailer(f);
+    assert.deepEqual(t.poll().records, [], 'no file yet');
+    writeFileSync(f, train(1, 9) + train(2, 8));
+    assert.deepEqual(t.poll().records.map((r) => r.step), [1, 2]);
+    assert.deepEqual(t.poll().records, [], 'nothing new');
+    const third = train(3, 7);
+    appendFileSync(f, third.slice(0, 10));
+    assert.deepEqual(t.poll().records, [], 'partial line waits');
+    const pos = t.position;
+    appendFileSync(f, third.slice(10) + '{oops}\n');
+    const r = t.poll();
+    assert.deepEqual(r.records.map((x) => x.step), [3]);
+    assert.equal(r.problems.length, 1);
+    assert.match(r.problems[0]!, /metrics\.jsonl:4: /);
+    assert.equal(t.position, pos + Buffer.byteLength(third) + '{oops}\n'.length, 'only the new bytes were consumed');
+    // truncation: the file shrinks -> start over
+    writeFileSync(f, train(10, 1));
+    const tr = t.poll();
+    assert.equal(tr.restarted, true);
+    assert.deepEqual(tr.records.map((x) => x.step), [10]);
+    // rotation: a new file (new inode) under the same name, even a longer one
+    writeFileSync(join(dir, 'new.jsonl'), train(20, 1) + train(21, 1) + train(22, 1));
+    renameSync(join(dir, 'new.jsonl'), f);
+    const rot = t.poll();
+    assert.equal(rot.restarted, true);
+    assert.deepEqual(rot.records.map((x) => x.step), [20, 21, 22]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
