@@ -12,11 +12,12 @@ import { InferenceStatusItem } from './inferenceStatusItem';
 import { OpenDatasetList } from './openDatasetList';
 import { DatasetSessions } from './DatasetSessions';
 import { DatasetsTreeProvider, type DatasetsNode } from './datasetsTreeProvider';
-import { EmptyTreeProvider } from './emptyTreeProvider';
 import { registerDatasetCommands } from './datasetCommands';
 import { ModelRegistry, ModelsTreeProvider } from './modelRegistry';
 import { registerInferenceCommands } from './inferenceCommands';
 import { ViewerEditorProvider } from './viewerEditorProvider';
+import { RunsTreeProvider, type RunsNode } from './runsTreeProvider';
+import { registerTrainingCommands } from './trainingCommands';
 
 /** What `pointbox.showInfo` returns (used by users in the palette and by the integration tests). */
 export interface PointBoxInfo {
@@ -33,6 +34,10 @@ export interface PointBoxApi {
   /** The dataset tree's children as the view shows them (labels and descriptions), for tests. */
   datasetTree(node?: DatasetsNode): Promise<{ node: DatasetsNode; label: string; description: string; contextValue?: string }[]>;
   pendingCount(datasetUri: string): number | undefined;
+  /** The Runs view's children as it shows them (for tests). */
+  runsTree(node?: RunsNode): { node: RunsNode; label: string; description: string; contextValue?: string }[];
+  /** The point->box model Generate/Evaluate would use now (a file: URI), if any. */
+  selectedModel(): Promise<string | undefined>;
 }
 
 const moduleLoadedAt = performance.now();
@@ -46,13 +51,16 @@ export function activate(context: vscode.ExtensionContext): PointBoxApi {
   const datasetsView = vscode.window.createTreeView('pointbox.datasets', { treeDataProvider: datasetsTree, showCollapseAll: true, canSelectMany: true });
   const models = new ModelRegistry(context.extensionUri, context.workspaceState, log);
   const modelsTree = new ModelsTreeProvider(models);
+  const runsTree = new RunsTreeProvider();
+  const runsView = vscode.window.createTreeView('pointbox.runs', { treeDataProvider: runsTree });
   context.subscriptions.push(
     log, status, openList, sessions, datasetsTree, datasetsView, models, modelsTree,
     vscode.window.registerTreeDataProvider('pointbox.models', modelsTree),
-    vscode.window.registerTreeDataProvider('pointbox.runs', new EmptyTreeProvider()),
+    runsTree, runsView, runsView.onDidChangeVisibility((e) => runsTree.setVisible(e.visible)),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('pointbox.inference.device')) status.showConfigured();
       if (e.affectsConfiguration('pointbox.models.searchPaths')) void models.refresh();
+      if (e.affectsConfiguration('pointbox.training.runsRoot')) runsTree.refresh();
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => void models.refresh()),
   );
@@ -116,6 +124,7 @@ export function activate(context: vscode.ExtensionContext): PointBoxApi {
 
   registerDatasetCommands({ sessions, tree: datasetsTree, view: datasetsView, log, register, subscriptions: context.subscriptions });
   context.subscriptions.push(registerInferenceCommands({ context, sessions, view: datasetsView, models, status, log, register }));
+  context.subscriptions.push(registerTrainingCommands({ context, sessions, models, runs: runsTree, runsView, log, register }));
   // The CXR viewer: registering is cheap (nothing decodes until an image opens).
   ViewerEditorProvider.register(context, sessions, log);
 
@@ -139,6 +148,16 @@ export function activate(context: vscode.ExtensionContext): PointBoxApi {
         const item = datasetsTree.getTreeItem(k);
         return { node: k, label: String(item.label), description: String(item.description ?? ''), contextValue: item.contextValue };
       });
+    },
+    runsTree(node?: RunsNode) {
+      return runsTree.getChildren(node).map((k) => {
+        const item = runsTree.getTreeItem(k);
+        return { node: k, label: String(item.label), description: String(item.description ?? ''), contextValue: item.contextValue };
+      });
+    },
+    async selectedModel() {
+      await models.ready();
+      return models.selected()?.uri.toString();
     },
     pendingCount(uri: string) {
       const s = sessions.get(vscode.Uri.parse(uri));

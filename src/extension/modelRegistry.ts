@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { readOnnxMetadata } from '../core/inference/readOnnxMetadata';
 
 export type ModelSource = 'shipped' | 'workspace' | 'run';
@@ -19,6 +20,8 @@ export interface ModelEntry {
 }
 
 const SELECTED = 'pointbox.selectedModel';
+/** model.onnx files of runs the user chose with "Use Run Model": listed even when outside the workspace search. */
+const RUN_MODELS = 'pointbox.runModels';
 
 /**
  * Models the Models view lists and "Select Model" offers: those shipped in the extension's models/, ONNX
@@ -87,6 +90,12 @@ export class ModelRegistry implements vscode.Disposable {
       }
     }
     const seen = new Set(found.map((f) => f.uri.fsPath));
+    for (const u of this.state.get<string[]>(RUN_MODELS, [])) {
+      const uri = vscode.Uri.parse(u);
+      if (seen.has(uri.fsPath) || !existsSync(uri.fsPath)) continue;
+      seen.add(uri.fsPath);
+      found.push(await this.describe(uri, 'run'));
+    }
     for (const f of files) {
       if (seen.has(f.fsPath)) continue;
       seen.add(f.fsPath);
@@ -102,6 +111,14 @@ export class ModelRegistry implements vscode.Disposable {
     const s = this.state.get<string>(SELECTED);
     const usable = this.entries.filter((e) => !e.problem);
     return usable.find((e) => e.uri.toString() === s) ?? usable.find((e) => e.source === 'shipped') ?? usable[0];
+  }
+
+  /** Lists a training run's model.onnx (wherever the runs root is) and rescans, so it can be selected. */
+  async addRunModel(uri: vscode.Uri): Promise<ModelEntry | undefined> {
+    const known = this.state.get<string[]>(RUN_MODELS, []);
+    if (!known.includes(uri.toString())) await this.state.update(RUN_MODELS, [...known, uri.toString()]);
+    await this.refresh();
+    return this.entries.find((e) => e.uri.fsPath === uri.fsPath);
   }
 
   async select(uri: vscode.Uri): Promise<void> {

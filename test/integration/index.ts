@@ -24,6 +24,7 @@ export function runSuite(opts: { grep?: string } = {}): Promise<SuiteReport> {
   require('./suite/activation.test');
   require('./suite/views.test');
   require('./suite/datasets.test');
+  require('./suite/training.test');
   /* eslint-enable @typescript-eslint/no-require-imports */
   const report: SuiteReport = { passed: 0, failed: 0, tests: [], metrics };
   return new Promise((resolve) => {

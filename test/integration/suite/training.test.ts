@@ -1,0 +1,91 @@
+/// <reference types="mocha" />
+// Training runs inside a real VS Code: Start Training Run with an options object (no pickers) runs the REAL
+// PBC trainer (Debian's /usr/bin/python3 + python3-torch) on a tiny phantom dataset, the Runs view lists the
+// run as completed, and Use Run Model makes its model.onnx the selected point->box model.
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
+
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
+const cli = path.join(repoRoot, 'dist', 'cli.js');
+const python = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+async function api(): Promise<any> {
+  return vscode.extensions.getExtension('pointbox.pointbox')!.activate();
+}
+
+describe('Training runs', function () {
+  this.timeout(180_000);
+  let file: string;
+
+  before(async function () {
+    if (spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' }).status !== 0) {
+      console.log(`skip: ${python} cannot import torch (install python3-torch)`);
+      this.skip();
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pointbox-it-train-'));
+    execFileSync(process.execPath, [cli, 'phantom', '--out', dir, '--images', '24', '--seed', '3', '--size', '64', '--format', 'png', '--box-ratio', '0.5', '--val', '0.2'], { stdio: 'ignore' });
+    file = path.join(dir, 'dataset.pointbox.json');
+    await api();
+    await vscode.commands.executeCommand('pointbox.openDataset', vscode.Uri.file(file));
+  });
+
+  it('registers the training commands and contributes the Runs view actions', async () => {
+    const all = await vscode.commands.getCommands(true);
+    for (const id of ['pointbox.startTrainingRun', 'pointbox.cancelTrainingRun', 'pointbox.openRunLog', 'pointbox.useRunModel']) {
+      assert.ok(all.includes(id), `command ${id} is not registered`);
+    }
+    const pkg = vscode.extensions.getExtension('pointbox.pointbox')!.packageJSON;
+    assert.ok(pkg.contributes.menus['view/title'].some((m: any) => m.command === 'pointbox.startTrainingRun' && /isWorkspaceTrusted/.test(m.when)));
+  });
+
+  it('starts a tiny run by command, lists it completed in the Runs view, and Use Run Model selects its model', async () => {
+    const t0 = Date.now();
+    const summary: any = await vscode.commands.executeCommand('pointbox.startTrainingRun', {
+      dataset: file, mode: 'pbc', epochs: 1, imageSize: 64, batch: 2, device: 'cpu', extraArgs: ['--stride', '8'],
+    });
+    assert.ok(summary && !summary.error, JSON.stringify(summary));
+    assert.equal(summary.status, 'completed', summary.error);
+    console.log(`tiny training run through the extension: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const root = path.join(vscode.workspace.workspaceFolders![0]!.uri.fsPath, '.pointbox', 'runs');
+    assert.equal(path.dirname(summary.dir), root, 'the run lives under <workspace>/.pointbox/runs');
+    assert.ok(fs.existsSync(path.join(summary.dir, 'model.onnx')));
+    assert.ok(fs.existsSync(path.join(summary.dir, 'train.log')));
+
+    const a = await api();
+    const items = a.runsTree();
+    assert.equal(items[0].node.dir, summary.dir, 'newest first');
+    assert.equal(items[0].contextValue, 'run-completed-model');
+    assert.match(items[0].description, /^pbc · epoch 1\/1 · AP50 \d+\.\d$/);
+    const kids = a.runsTree(items[0].node);
+    assert.ok(kids.some((k: any) => k.label === 'model.onnx' && k.contextValue === 'run-model'), JSON.stringify(kids.map((k: any) => k.label)));
+    assert.ok(kids.some((k: any) => k.label === 'train.log'));
+
+    const before = await a.selectedModel();
+    assert.notEqual(before, vscode.Uri.file(summary.modelOnnx).toString());
+    const selected = await vscode.commands.executeCommand('pointbox.useRunModel', items[0].node);
+    assert.equal(selected, vscode.Uri.file(summary.modelOnnx).toString());
+    assert.equal(await a.selectedModel(), vscode.Uri.file(summary.modelOnnx).toString());
+
+    const log = await vscode.commands.executeCommand('pointbox.openRunLog', { dir: summary.dir });
+    assert.equal(log, path.join(summary.dir, 'train.log'));
+    assert.equal(vscode.window.activeTextEditor?.document.uri.fsPath, path.join(summary.dir, 'train.log'));
+  });
+
+  it('an invalid python path in the options-less setting path: a clear error, no run folder', async () => {
+    const cfg = vscode.workspace.getConfiguration('pointbox');
+    await cfg.update('training.pythonPath', '/nonexistent/python3', vscode.ConfigurationTarget.Workspace);
+    try {
+      const root = path.join(vscode.workspace.workspaceFolders![0]!.uri.fsPath, '.pointbox', 'runs');
+      const n = fs.existsSync(root) ? fs.readdirSync(root).length : 0;
+      const r: any = await vscode.commands.executeCommand('pointbox.startTrainingRun', { dataset: file, mode: 'mpc', epochs: 1 });
+      assert.match(r.error, /"\/nonexistent\/python3" not found.*apt-get install python3-torch/);
+      assert.equal(fs.existsSync(root) ? fs.readdirSync(root).length : 0, n);
+    } finally {
+      await cfg.update('training.pythonPath', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+});
