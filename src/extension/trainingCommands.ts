@@ -1,6 +1,6 @@
 /**
  * Training-run commands: Start Training Run (pickers, or an options object for tests and power users),
- * Cancel, Open Log, Use Run Model. Starting executes Python, so it needs a trusted workspace, and the
+ * Cancel, Open Log, Use Run Model, Evaluate Run Model. Starting executes Python, so it needs a trusted workspace, and the
  * interpreter setting is only read once trust is there. The work itself is src/core/training.
  */
 import * as vscode from 'vscode';
@@ -190,6 +190,23 @@ export function registerTrainingCommands(d: TrainingDeps): vscode.Disposable {
     if (entry.problem) throw new Error(`${s.modelOnnx}: ${entry.problem}`);
     // The same path as choosing it in Select Model (which also unloads the previous model).
     return vscode.commands.executeCommand('pointbox.selectModel', entry.uri);
+  });
+
+  // Scores the run's model against the prior-box baseline with the existing Evaluate command, without
+  // changing the selected model. `opts.dataset` skips the picker (tests, keybindings).
+  register('pointbox.evaluateRunModel', async (arg?: unknown, opts?: { dataset?: string; split?: string; show?: boolean }) => {
+    const dir = await pickRun(arg, (s) => !!s.modelOnnx, 'Evaluate model of run');
+    if (!dir) return undefined;
+    const s = readRunDirectory(dir);
+    if (!s.modelOnnx) throw new Error(`${dir} has no model.onnx (${s.status})`);
+    let dataset = opts?.dataset ? (opts.dataset.startsWith('file:') ? vscode.Uri.parse(opts.dataset) : vscode.Uri.file(opts.dataset)) : undefined;
+    if (!dataset) {
+      const open = sessions.uris();
+      if (open.length === 0) throw new Error('open a dataset with ground-truth boxes first (PointBox: Open Dataset…)');
+      dataset = open.length === 1 ? open[0] : (await vscode.window.showQuickPick(open.map((u) => ({ label: path.basename(u.fsPath), detail: u.fsPath, u })), { title: `Evaluate ${s.name} on which dataset?` }))?.u;
+      if (!dataset) return undefined;
+    }
+    return vscode.commands.executeCommand('pointbox.evaluatePointToBox', { uri: dataset }, undefined, { model: s.modelOnnx, split: opts?.split, show: opts?.show });
   });
 
   register('pointbox.refreshRuns', () => runs.refresh());

@@ -17,6 +17,13 @@ async function api(): Promise<any> {
   return vscode.extensions.getExtension('pointbox.pointbox')!.activate();
 }
 
+async function waitFor<T>(fn: () => T, ok: (v: T) => boolean, ms: number): Promise<T> {
+  const end = Date.now() + ms;
+  let v = fn();
+  while (!ok(v) && Date.now() < end) { await new Promise((r) => setTimeout(r, 200)); v = fn(); }
+  return v;
+}
+
 describe('Training runs', function () {
   this.timeout(180_000);
   let file: string;
@@ -35,7 +42,7 @@ describe('Training runs', function () {
 
   it('registers the training commands and contributes the Runs view actions', async () => {
     const all = await vscode.commands.getCommands(true);
-    for (const id of ['pointbox.startTrainingRun', 'pointbox.cancelTrainingRun', 'pointbox.openRunLog', 'pointbox.useRunModel']) {
+    for (const id of ['pointbox.startTrainingRun', 'pointbox.cancelTrainingRun', 'pointbox.openRunLog', 'pointbox.useRunModel', 'pointbox.evaluateRunModel']) {
       assert.ok(all.includes(id), `command ${id} is not registered`);
     }
     const pkg = vscode.extensions.getExtension('pointbox.pointbox')!.packageJSON;
@@ -70,9 +77,36 @@ describe('Training runs', function () {
     assert.equal(selected, vscode.Uri.file(summary.modelOnnx).toString());
     assert.equal(await a.selectedModel(), vscode.Uri.file(summary.modelOnnx).toString());
 
+    // The trainer ran from the installed extension's own models/ (in the vsix tier: what the .vsix ships).
+    const ext = vscode.extensions.getExtension('pointbox.pointbox')!;
+    const header = fs.readFileSync(path.join(summary.dir, 'train.log'), 'utf8').split('\n')[0]!;
+    assert.ok(header.includes(`(cwd ${path.join(ext.extensionPath, 'models')})`), header);
+
+    const ev: any = await vscode.commands.executeCommand('pointbox.evaluateRunModel', { dir: summary.dir }, { dataset: file, show: false });
+    assert.ok(ev && !ev.error, JSON.stringify(ev));
+    assert.deepEqual(ev.rows.map((r: any) => r.model), ['model.onnx', 'prior box (baseline)']);
+    assert.ok(ev.rows.every((r: any) => r.ap50 >= 0 && r.ap50 <= 1));
+
     const log = await vscode.commands.executeCommand('pointbox.openRunLog', { dir: summary.dir });
     assert.equal(log, path.join(summary.dir, 'train.log'));
     assert.equal(vscode.window.activeTextEditor?.document.uri.fsPath, path.join(summary.dir, 'train.log'));
+  });
+
+  it('shows a running run with a spinner, and Cancel Training Run stops it: cancelled, the process gone', async () => {
+    const started: any = await vscode.commands.executeCommand('pointbox.startTrainingRun', {
+      dataset: file, mode: 'mpc', epochs: 500, imageSize: 64, batch: 2, device: 'cpu', extraArgs: ['--stride', '8'], wait: false,
+    });
+    assert.ok(started?.dir, JSON.stringify(started));
+    const a = await api();
+    const find = () => a.runsTree().find((r: any) => r.node.dir === started.dir);
+    const running = await waitFor(find, (r: any) => r?.contextValue === 'run-running' && /epoch [1-9]/.test(r.description), 60_000);
+    assert.equal(running?.contextValue, 'run-running', JSON.stringify(running));
+    const pid = JSON.parse(fs.readFileSync(path.join(started.dir, 'run.json'), 'utf8')).pid;
+    assert.equal(await vscode.commands.executeCommand('pointbox.cancelTrainingRun', running.node), true);
+    const done = await waitFor(find, (r: any) => r?.contextValue?.startsWith('run-cancelled'), 30_000);
+    assert.match(done.contextValue, /^run-cancelled/);
+    assert.match(done.description, /^mpc · epoch \d+\/500 .*cancelled$/);
+    assert.throws(() => process.kill(pid, 0), 'the trainer process is gone');
   });
 
   it('an invalid python path in the options-less setting path: a clear error, no run folder', async () => {
