@@ -7,10 +7,10 @@
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { listRunDirectories, readRunDirectory, type RunSummary } from '../core/training/runDirectory';
+import { isStaleRun, listRunDirectories, readRunDirectory, type RunSummary } from '../core/training/runDirectory';
 
 export type RunsNode =
-  | { kind: 'run'; dir: string; summary: RunSummary }
+  | { kind: 'run'; dir: string; summary: RunSummary; stale?: boolean }
   | { kind: 'metric'; dir: string; label: string; value: string }
   | { kind: 'file'; dir: string; file: string; role: 'model' | 'log' };
 
@@ -132,6 +132,11 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         const live = this.live.get(dir);
         // A run we launched: metrics are newer in memory until run.json is final.
         const summary = live && disk.status === 'running' ? { ...disk, ...live, status: disk.status } : disk;
+        if (!live && isStaleRun(disk)) {
+          // Shown as what it is (not polled forever); run.json is left alone: it is not ours to rewrite.
+          const error = `run.json says "running", but its trainer (pid ${disk.pid}) is not running on this machine and nothing was written for a minute: it probably died with the window or machine that started it.`;
+          return { kind: 'run' as const, dir, summary: { ...disk, status: 'unknown' as const, error: disk.error ? `${error}\n${disk.error}` : error }, stale: true };
+        }
         return { kind: 'run' as const, dir, summary };
       });
       this.schedulePoll(this.runs.some((r) => r.kind === 'run' && r.summary.status === 'running') || this.live.size > 0);
@@ -177,8 +182,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     const s = node.summary;
     const item = new vscode.TreeItem(s.name, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = node.dir;
-    item.description = describeRun(s);
-    item.iconPath = ICONS[s.status];
+    item.description = node.stale ? `${describeRun({ ...s, status: 'completed' })} · trainer gone` : describeRun(s);
+    item.iconPath = node.stale ? new vscode.ThemeIcon('warning') : ICONS[s.status];
     item.contextValue = `run-${s.status}${s.modelOnnx ? '-model' : ''}`;
     const md = new vscode.MarkdownString(`**${s.name}** — ${s.status}\n\n`);
     const row = (k: string, v: string | undefined) => { if (v !== undefined) md.appendMarkdown(`${k}: ${v}  \n`); };

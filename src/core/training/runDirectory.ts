@@ -40,6 +40,11 @@ export interface RunSummary {
   ap50History: number[];
   imagesPerS?: number;
   device?: string;
+  /** The trainer's pid and world size from run.json (rank 0's process). */
+  pid?: number;
+  worldSize?: number;
+  /** Newest modification time of run.json / metrics.jsonl (ms). */
+  updatedMs?: number;
   started?: string;
   finished?: string;
   /** run.json's `error`, or why the run directory could not be read. */
@@ -124,6 +129,8 @@ export function readRunDirectory(dir: string): RunSummary {
       s.epochsTotal = num(spec.epochs);
       s.totalSteps = num(run.total_steps);
       if (typeof run.device === 'string') s.device = run.device;
+      s.pid = num(run.pid);
+      s.worldSize = num(run.world_size);
       if (typeof run.started === 'string') s.started = run.started;
       if (typeof run.finished === 'string') s.finished = run.finished;
       if (typeof run.error === 'string' && run.error) s.error = run.error;
@@ -154,7 +161,30 @@ export function readRunDirectory(dir: string): RunSummary {
   }
   const onnx = join(dir, 'model.onnx');
   if (existsSync(onnx)) s.modelOnnx = onnx;
+  for (const f of [runJson, metricsFile]) {
+    try { s.updatedMs = Math.max(s.updatedMs ?? 0, statSync(f).mtimeMs); } catch { /* absent */ }
+  }
   return s;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
+/**
+ * A run whose run.json still says "running" although its single-process trainer is gone from this
+ * machine and nothing was written for `quietMs`: killed with its VS Code window, the machine rebooted.
+ * Multi-process runs (torchrun, Slurm) may live on other nodes, so they are never called stale.
+ */
+export function isStaleRun(s: RunSummary, now = Date.now(), quietMs = 60_000, alive: (pid: number) => boolean = pidAlive): boolean {
+  if (s.status !== 'running' || s.pid === undefined || (s.worldSize ?? 1) > 1) return false;
+  if (s.updatedMs !== undefined && now - s.updatedMs < quietMs) return false;
+  return !alive(s.pid);
 }
 
 /** Run directories (those with a run.json or metrics.jsonl) directly under `root`, newest first. */

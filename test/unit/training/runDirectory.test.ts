@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listRunDirectories, parseMetricsText, readRunDirectory, runFolderName, timeFromRunName } from '../../../src/core/training/runDirectory';
+import { isStaleRun, listRunDirectories, parseMetricsText, readRunDirectory, runFolderName, timeFromRunName } from '../../../src/core/training/runDirectory';
 import { MetricsTailer } from '../../../src/core/training/MetricsTailer';
 
 const train = (step: number, total: number, epoch = 0) => JSON.stringify({ type: 'train', epoch, step, lr: 1e-4, total, images_per_s: 12.5 }) + '\n';
@@ -126,6 +126,23 @@ test('MetricsTailer reads only new bytes, waits for partial lines, restarts on t
     const rot = t.poll();
     assert.equal(rot.restarted, true);
     assert.deepEqual(rot.records.map((x) => x.step), [20, 21, 22]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('isStaleRun: "running" with its single trainer process gone and quiet for a minute; never for multi-process runs', () => {
+  const dir = runDir();
+  try {
+    writeFileSync(join(dir, 'run.json'), JSON.stringify({ status: 'running', pid: 2 ** 22 + 12345, world_size: 1, spec: { mode: 'pbc' } }));
+    const s = readRunDirectory(dir);
+    assert.equal(s.pid, 2 ** 22 + 12345);
+    assert.ok(s.updatedMs! > Date.now() - 10_000);
+    assert.equal(isStaleRun(s), false, 'just written: not stale yet');
+    assert.equal(isStaleRun(s, Date.now() + 120_000), true, 'no such pid, quiet for 2 min');
+    assert.equal(isStaleRun({ ...s, pid: process.pid }, Date.now() + 120_000), false, 'a live process');
+    assert.equal(isStaleRun({ ...s, worldSize: 4 }, Date.now() + 120_000), false, 'torchrun: other nodes');
+    assert.equal(isStaleRun({ ...s, status: 'completed' }, Date.now() + 120_000), false);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
