@@ -7,7 +7,7 @@
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { isStaleRun, listRunDirectories, readRunDirectory, type RunSummary } from '../core/training/runDirectory';
+import { isStaleRun, listRunDirectories, readRunDirectory, timeFromRunName, type RunSummary } from '../core/training/runDirectory';
 
 export type RunsNode =
   | { kind: 'run'; dir: string; summary: RunSummary; stale?: boolean }
@@ -43,6 +43,15 @@ export function sparkline(values: readonly number[], width = 24): string {
   const bars = '▁▂▃▄▅▆▇█';
   const lo = Math.min(...v), hi = Math.max(...v);
   return v.map((x) => bars[hi > lo ? Math.round(((x - lo) / (hi - lo)) * (bars.length - 1)) : 0]).join('');
+}
+
+/** `2026-11-25 22:18` (local time) for our `<UTC time>-<mode>` folders, so the row leaves room for the metrics. */
+export function runLabel(name: string): string {
+  const t = timeFromRunName(name);
+  if (t === undefined) return name;
+  const d = new Date(t);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
 export function describeRun(s: RunSummary): string {
@@ -180,7 +189,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       return item;
     }
     const s = node.summary;
-    const item = new vscode.TreeItem(s.name, vscode.TreeItemCollapsibleState.Collapsed);
+    const item = new vscode.TreeItem(runLabel(s.name), vscode.TreeItemCollapsibleState.Collapsed);
     item.id = node.dir;
     item.description = node.stale ? `${describeRun({ ...s, status: 'completed' })} · trainer gone` : describeRun(s);
     item.iconPath = node.stale ? new vscode.ThemeIcon('warning') : ICONS[s.status];
