@@ -23,6 +23,10 @@ import { corpusDir, cxrDir, ensureGeneratedFixtures, generatedDir, hasFixtureToo
 const J2K_SYNTAXES = new Set(['1.2.840.10008.1.2.4.90', '1.2.840.10008.1.2.4.91', '1.2.840.10008.1.2.4.92', '1.2.840.10008.1.2.4.93']);
 const built = locateOpenJpegMt() !== undefined;
 const skipBuild = built ? false : 'openjpeg-mt build missing (src/core/imaging/codecs/openjpeg-mt/prebuilt)';
+// Generate the RG1 fixtures now, not inside the first test: `skip` below is decided when this file loads,
+// and a fresh clone (CI) has none yet, which silently skipped three tests there.
+const fixtures = hasFixtureTools() || existsSync(join(generatedDir, 'manifest.json')) ? ensureGeneratedFixtures() : 'gdcmconv/dcmtk absent: cannot generate fixtures';
+const skipFixture = (file: string) => skipBuild || (typeof fixtures === 'string' && fixtures) || (!existsSync(join(generatedDir, file)) && `fixture ${file} absent`);
 
 /** The cornerstone (single-threaded) path: the Node platform without the optional MT decoder. */
 const cornerstonePlatform: ImagingPlatform = { ...nodeImagingPlatform, decodeJ2kMultithreaded: undefined };
@@ -138,7 +142,7 @@ test('images the cornerstone codec treats specially (image offset, signed 8-bit)
   }
 });
 
-test('a truncated J2K codestream is a DicomDecodeError (CODEC_ERROR) naming the file, from the MT build and through decodeCompressedFrame', { skip: skipBuild || (!existsSync(join(generatedDir, 'rg1_j2k_lossless.dcm')) && 'fixture absent'), timeout: 60_000 }, async () => {
+test('a truncated J2K codestream is a DicomDecodeError (CODEC_ERROR) naming the file, from the MT build and through decodeCompressedFrame', { skip: skipFixture('rg1_j2k_lossless.dcm'), timeout: 60_000 }, async () => {
   const spy = spyPlatform();
   const img = await decodeDicom(new Uint8Array(readFileSync(join(generatedDir, 'rg1_j2k_lossless.dcm'))), spy.platform, { fileName: 'rg1_j2k_lossless.dcm' });
   const frame = spy.calls[0]!.frame;
@@ -161,7 +165,7 @@ test('a truncated J2K codestream is a DicomDecodeError (CODEC_ERROR) naming the 
   assert.deepEqual((rs[0] as J2kPlatformFrame).data, (rs[2] as J2kPlatformFrame).data);
 });
 
-test('a WASM thread that traps fails the pending decode with CODEC_ERROR, and the next decode gets a fresh instance', { skip: skipBuild || (!existsSync(join(generatedDir, 'sc_rgb_j2k.dcm')) && 'fixture absent'), timeout: 60_000 }, async () => {
+test('a WASM thread that traps fails the pending decode with CODEC_ERROR, and the next decode gets a fresh instance', { skip: skipFixture('sc_rgb_j2k.dcm'), timeout: 60_000 }, async () => {
   await assert.rejects(crashTestOpenJpegMt('crash.dcm'), (e: unknown) => e instanceof DicomDecodeError && e.code === 'CODEC_ERROR' && e.file === 'crash.dcm' && /crashed/.test(e.message));
   const bytes = new Uint8Array(readFileSync(join(generatedDir, 'sc_rgb_j2k.dcm')));
   const spy = spyPlatform();
@@ -170,7 +174,7 @@ test('a WASM thread that traps fails the pending decode with CODEC_ERROR, and th
   sameSamples(img, await decodeDicom(bytes, cornerstonePlatform, { fileName: 'sc_rgb_j2k.dcm' }), 'after crash');
 });
 
-test('a process that decoded with the MT build exits by itself (no live pthread workers keep it alive)', { skip: skipBuild || (!existsSync(join(generatedDir, 'rg1_j2k_lossy.dcm')) && 'fixture absent'), timeout: 60_000 }, () => {
+test('a process that decoded with the MT build exits by itself (no live pthread workers keep it alive)', { skip: skipFixture('rg1_j2k_lossy.dcm'), timeout: 60_000 }, () => {
   // CLI-style: a plain script decodes one file, prints, and must end on its own.
   const script = `
     const { decodeDicom } = require(${JSON.stringify(join(repoRoot, 'src', 'core', 'imaging', 'decodeDicom'))});
