@@ -115,7 +115,7 @@ async function main(): Promise<void> {
   const lines = [
     '## Datasets (issue 3): RSNA scale',
     '',
-    `Input: ${source}, ${csvText.split('\n').length - 1} rows -> ${stats.images} images, ${stats.boxes} boxes; ${ids.length} generated header-only DICOMs (explicit VR LE, Rows/Columns 1024; the import opens each one for its size). ` +
+    `Input: ${source}, ${csvText.split('\n').filter((l) => l.trim()).length - 1} rows -> ${stats.images} images, ${stats.boxes} boxes; ${ids.length} generated header-only DICOMs (explicit VR LE, Rows/Columns 1024; the import opens each one for its size). ` +
     `The floor is the least work that reads the same bytes (csv-parse + a group-by loop; JSON.parse; JSON.stringify + writeFileSync). ` +
     `Ratio = floor / PointBox, so < 1 is the price of what PointBox does on top (headers, checks, atomic fsync'd writes).`,
     '',

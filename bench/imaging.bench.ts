@@ -56,7 +56,8 @@ async function oursMs(file: string, display = false): Promise<number> {
   let best = Infinity; let spent = 0;
   for (let i = 0; i < N + 1 || spent < MIN_MS; i++) { // run 0 compiles the WASM codec: not decode time
     const t = performance.now();
-    // decodeImageFile is the product's path (decode worker, CLI): it reads the file itself.
+    // decodeImageFile reads the file itself, as the CLI and DecodePool do (the inference preprocess worker
+    // does the same readImageFile + decodeImage).
     const img = await decodeImageFile(file, { noHeader: true });
     if (display) toDisplay8(img);
     const ms = performance.now() - t;

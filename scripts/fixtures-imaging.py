@@ -33,25 +33,23 @@ manifest = []
 def add(name, ts, lossless, base, note=''):
     manifest.append({'file': name, 'transferSyntaxUID': ts, 'lossless': lossless, 'base': base, 'note': note})
 
+def convert(cmd, src, dst, ts, lossless=True, note=''):
+    """Re-encode fixture `src` into `dst` with a GDCM/DCMTK tool (cmd: the tool and its options) and record
+    it with `src` as the file its pixels are checked against."""
+    run(*cmd, p(src), p(dst))
+    add(dst, ts, lossless, src, note)
+
 # 16-bit base: the real RG1 pixels, decompressed (J2K lossy -> raw) by GDCM.
 run('gdcmconv', '--raw', args.source, p('rg1_explicit_le.dcm'))
 add('rg1_explicit_le.dcm', '1.2.840.10008.1.2.1', True, 'rg1_explicit_le.dcm')
-run('dcmconv', '+ti', p('rg1_explicit_le.dcm'), p('rg1_implicit_le.dcm'))
-add('rg1_implicit_le.dcm', '1.2.840.10008.1.2', True, 'rg1_explicit_le.dcm')
-run('dcmconv', '+tb', p('rg1_explicit_le.dcm'), p('rg1_explicit_be.dcm'))
-add('rg1_explicit_be.dcm', '1.2.840.10008.1.2.2', True, 'rg1_explicit_le.dcm')
-run('dcmconv', '+td', p('rg1_explicit_le.dcm'), p('rg1_deflated.dcm'))
-add('rg1_deflated.dcm', '1.2.840.10008.1.2.1.99', True, 'rg1_explicit_le.dcm')
-run('gdcmconv', '--rle', p('rg1_explicit_le.dcm'), p('rg1_rle.dcm'))
-add('rg1_rle.dcm', '1.2.840.10008.1.2.5', True, 'rg1_explicit_le.dcm')
-run('gdcmconv', '--jpeg', p('rg1_explicit_le.dcm'), p('rg1_jpeg_lossless.dcm'))
-add('rg1_jpeg_lossless.dcm', '1.2.840.10008.1.2.4.70', True, 'rg1_explicit_le.dcm')
-run('gdcmconv', '--jpegls', p('rg1_explicit_le.dcm'), p('rg1_jpegls.dcm'))
-add('rg1_jpegls.dcm', '1.2.840.10008.1.2.4.80', True, 'rg1_explicit_le.dcm')
-run('dcmcjpls', '+en', '+md', '3', p('rg1_explicit_le.dcm'), p('rg1_jpegls_near3.dcm'))
-add('rg1_jpegls_near3.dcm', '1.2.840.10008.1.2.4.81', False, 'rg1_explicit_le.dcm', 'NEAR=3: every sample within 3 of the source')
-run('gdcmconv', '--j2k', p('rg1_explicit_le.dcm'), p('rg1_j2k_lossless.dcm'))
-add('rg1_j2k_lossless.dcm', '1.2.840.10008.1.2.4.90', True, 'rg1_explicit_le.dcm')
+convert(['dcmconv', '+ti'], 'rg1_explicit_le.dcm', 'rg1_implicit_le.dcm', '1.2.840.10008.1.2')
+convert(['dcmconv', '+tb'], 'rg1_explicit_le.dcm', 'rg1_explicit_be.dcm', '1.2.840.10008.1.2.2')
+convert(['dcmconv', '+td'], 'rg1_explicit_le.dcm', 'rg1_deflated.dcm', '1.2.840.10008.1.2.1.99')
+convert(['gdcmconv', '--rle'], 'rg1_explicit_le.dcm', 'rg1_rle.dcm', '1.2.840.10008.1.2.5')
+convert(['gdcmconv', '--jpeg'], 'rg1_explicit_le.dcm', 'rg1_jpeg_lossless.dcm', '1.2.840.10008.1.2.4.70')
+convert(['gdcmconv', '--jpegls'], 'rg1_explicit_le.dcm', 'rg1_jpegls.dcm', '1.2.840.10008.1.2.4.80')
+convert(['dcmcjpls', '+en', '+md', '3'], 'rg1_explicit_le.dcm', 'rg1_jpegls_near3.dcm', '1.2.840.10008.1.2.4.81', lossless=False, note='NEAR=3: every sample within 3 of the source')
+convert(['gdcmconv', '--j2k'], 'rg1_explicit_le.dcm', 'rg1_j2k_lossless.dcm', '1.2.840.10008.1.2.4.90')
 # JPEG 2000 lossy (.4.91) is the source file itself (gdcmconv --lossy refuses to 'derive' this input).
 shutil.copyfile(args.source, p('rg1_j2k_lossy.dcm'))
 add('rg1_j2k_lossy.dcm', '1.2.840.10008.1.2.4.91', False, 'rg1_explicit_le.dcm', 'the original NEMA WG04 RG1 J2K lossy file')
@@ -65,16 +63,14 @@ d12.PixelData = (px >> 3).astype(np.uint16).tobytes()
 d12.WindowCenter, d12.WindowWidth = 1875, 3750
 d12.save_as(p('rg1_12bit_le.dcm'))
 add('rg1_12bit_le.dcm', '1.2.840.10008.1.2.1', True, 'rg1_12bit_le.dcm')
-run('dcmcjpeg', '+ee', '+q', '95', p('rg1_12bit_le.dcm'), p('rg1_jpeg_extended12.dcm'))
-add('rg1_jpeg_extended12.dcm', '1.2.840.10008.1.2.4.51', False, 'rg1_12bit_le.dcm')
+convert(['dcmcjpeg', '+ee', '+q', '95'], 'rg1_12bit_le.dcm', 'rg1_jpeg_extended12.dcm', '1.2.840.10008.1.2.4.51', lossless=False)
 d8 = pydicom.dcmread(p('rg1_explicit_le.dcm'))
 d8.BitsAllocated, d8.BitsStored, d8.HighBit = 8, 8, 7
 d8.PixelData = (px >> 7).astype(np.uint8).tobytes()
 d8.WindowCenter, d8.WindowWidth = 117, 234
 d8.save_as(p('rg1_8bit_le.dcm'))
 add('rg1_8bit_le.dcm', '1.2.840.10008.1.2.1', True, 'rg1_8bit_le.dcm')
-run('dcmcjpeg', '+eb', '+q', '90', p('rg1_8bit_le.dcm'), p('rg1_jpeg_baseline8.dcm'))
-add('rg1_jpeg_baseline8.dcm', '1.2.840.10008.1.2.4.50', False, 'rg1_8bit_le.dcm')
+convert(['dcmcjpeg', '+eb', '+q', '90'], 'rg1_8bit_le.dcm', 'rg1_jpeg_baseline8.dcm', '1.2.840.10008.1.2.4.50', lossless=False)
 
 # Signed variant with a rescale and several windows + SIGMOID: exercises sign extension and the VOI path.
 ds_s = pydicom.dcmread(p('rg1_explicit_le.dcm'))
@@ -88,12 +84,9 @@ ds_s.VOILUTFunction = 'SIGMOID'
 ds_s.PhotometricInterpretation = 'MONOCHROME2'
 ds_s.save_as(p('rg1_signed_le.dcm'))
 add('rg1_signed_le.dcm', '1.2.840.10008.1.2.1', True, 'rg1_signed_le.dcm')
-run('gdcmconv', '--jpegls', p('rg1_signed_le.dcm'), p('rg1_signed_jpegls.dcm'))
-add('rg1_signed_jpegls.dcm', '1.2.840.10008.1.2.4.80', True, 'rg1_signed_le.dcm')
-run('gdcmconv', '--rle', p('rg1_signed_le.dcm'), p('rg1_signed_rle.dcm'))
-add('rg1_signed_rle.dcm', '1.2.840.10008.1.2.5', True, 'rg1_signed_le.dcm')
-run('gdcmconv', '--j2k', p('rg1_signed_le.dcm'), p('rg1_signed_j2k.dcm'))
-add('rg1_signed_j2k.dcm', '1.2.840.10008.1.2.4.90', True, 'rg1_signed_le.dcm')
+convert(['gdcmconv', '--jpegls'], 'rg1_signed_le.dcm', 'rg1_signed_jpegls.dcm', '1.2.840.10008.1.2.4.80')
+convert(['gdcmconv', '--rle'], 'rg1_signed_le.dcm', 'rg1_signed_rle.dcm', '1.2.840.10008.1.2.5')
+convert(['gdcmconv', '--j2k'], 'rg1_signed_le.dcm', 'rg1_signed_j2k.dcm', '1.2.840.10008.1.2.4.90')
 
 # Stored-bits masking: garbage in the unused high bit must not reach the image.
 ds_g = pydicom.dcmread(p('rg1_explicit_le.dcm'))
@@ -147,10 +140,8 @@ if os.path.exists(sc_src):
     from pydicom.pixel_data_handlers.util import convert_color_space
     run('gdcmconv', '--raw', sc_src, p('sc_rgb_le.dcm'))
     add('sc_rgb_le.dcm', '1.2.840.10008.1.2.1', True, 'sc_rgb_le.dcm')
-    run('gdcmconv', '--jpegls', p('sc_rgb_le.dcm'), p('sc_rgb_jpegls.dcm'))
-    add('sc_rgb_jpegls.dcm', '1.2.840.10008.1.2.4.80', True, 'sc_rgb_le.dcm')
-    run('gdcmconv', '--j2k', p('sc_rgb_le.dcm'), p('sc_rgb_j2k.dcm'))
-    add('sc_rgb_j2k.dcm', '1.2.840.10008.1.2.4.90', True, 'sc_rgb_le.dcm')
+    convert(['gdcmconv', '--jpegls'], 'sc_rgb_le.dcm', 'sc_rgb_jpegls.dcm', '1.2.840.10008.1.2.4.80')
+    convert(['gdcmconv', '--j2k'], 'sc_rgb_le.dcm', 'sc_rgb_j2k.dcm', '1.2.840.10008.1.2.4.90')
     sc = pydicom.dcmread(p('sc_rgb_le.dcm'))
     rgb = sc.pixel_array  # (frames, rows, cols, 3)
     ybr = convert_color_space(rgb, 'RGB', 'YBR_FULL')

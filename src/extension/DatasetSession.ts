@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { access } from 'node:fs/promises';
 import { DatasetDocument } from '../core/dataset/DatasetDocument';
 import { DatasetTreeModel } from '../core/dataset/datasetTreeModel';
+import { findMissingImages } from '../core/dataset/findMissingImages';
 import { formatProblem } from '../core/dataset/DatasetError';
 
 /**
@@ -19,7 +19,6 @@ export class DatasetSession implements vscode.Disposable {
   private saveTimer: NodeJS.Timeout | undefined;
   /** Set while we write the file, so our own write is not taken for an external change. */
   private saving = 0;
-  missingFiles = 0;
 
   private constructor(readonly uri: vscode.Uri, readonly doc: DatasetDocument, private readonly log: vscode.LogOutputChannel) {
     this.tree = new DatasetTreeModel(doc.data);
@@ -52,8 +51,8 @@ export class DatasetSession implements vscode.Disposable {
   }
 
   imagePath(imageId: number): string | undefined {
-    const im = this.doc.data.images.find((i) => i.id === imageId);
-    return im ? path.join(this.dir, im.file_name) : undefined;
+    const im = this.doc.image(imageId); // indexed: called for every image row the tree shows
+    return im ? this.doc.imagePath(im) : undefined;
   }
 
   /** Debounced auto-save: a burst of edits (clicking points) becomes one write. */
@@ -101,17 +100,10 @@ export class DatasetSession implements vscode.Disposable {
 
   /** Counts image files missing on disk, off the UI path, and marks them in the tree. */
   async checkMissingFiles(): Promise<void> {
-    const missing: number[] = [];
-    const imgs = this.doc.data.images;
-    for (let i = 0; i < imgs.length; i += 256) {
-      const chunk = imgs.slice(i, i + 256);
-      const res = await Promise.all(chunk.map((im) => access(path.join(this.dir, im.file_name)).then(() => true, () => false)));
-      res.forEach((ok, k) => { if (!ok) missing.push(chunk[k]!.id); });
-    }
-    this.missingFiles = missing.length;
+    const missing = await findMissingImages(this.doc.data, this.dir);
     this.tree.setMissing(missing);
     if (missing.length) {
-      this.log.warn(`${this.uri.fsPath}: ${missing.length} image file(s) missing on disk, e.g. ${imgs.find((x) => x.id === missing[0])?.file_name}`);
+      this.log.warn(`${this.uri.fsPath}: ${missing.length} image file(s) missing on disk, e.g. ${this.doc.image(missing[0]!)?.file_name}`);
       this.changed.fire();
     }
   }

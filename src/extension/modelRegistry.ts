@@ -26,7 +26,8 @@ const RUN_MODELS = 'pointbox.runModels';
 /**
  * Models the Models view lists and "Select Model" offers: those shipped in the extension's models/, ONNX
  * files in the workspace (including training runs' model.onnx) and in pointbox.models.searchPaths.
- * Listing reads only each file's top-level metadata; the full contract check happens on load.
+ * Listing reads each file's metadata and its SHA-256 (the whole file, on every scan); the full contract
+ * check happens on load.
  */
 export class ModelRegistry implements vscode.Disposable {
   private entries: ModelEntry[] = [];

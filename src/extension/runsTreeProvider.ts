@@ -2,7 +2,7 @@
  * The Runs view: one item per run folder under the runs root of each workspace folder, newest first,
  * with its status, mode, epochs and val AP50; children show key metrics, model.onnx and train.log.
  * Nothing is read until the view asks for its children (activation stays cheap). While a run is
- * running and the view is visible it re-reads every 2 s; a watcher on `*\/run.json` under the roots
+ * running and the view is visible it re-reads every 2 s; a watcher on `*\/{run.json,model.onnx}` under the roots
  * picks up runs started elsewhere (the CLI, another window).
  */
 import * as vscode from 'vscode';
@@ -45,7 +45,7 @@ export function sparkline(values: readonly number[], width = 24): string {
   return v.map((x) => bars[hi > lo ? Math.round(((x - lo) / (hi - lo)) * (bars.length - 1)) : 0]).join('');
 }
 
-/** `2026-11-25 22:18` (local time) for our `<UTC time>-<mode>` folders, so the row leaves room for the metrics. */
+/** `2026-11-25 22:18:05` (local time) for our `<UTC time>-<mode>` folders, so the row leaves room for the metrics. */
 export function runLabel(name: string): string {
   const t = timeFromRunName(name);
   if (t === undefined) return name;

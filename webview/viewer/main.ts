@@ -150,7 +150,8 @@ const display = document.createElement('canvas');
 
 type Drag =
   | { kind: 'pan'; sx: number; sy: number; v0: ViewTransform }
-  | { kind: 'wl'; sx: number; sy: number; w0: { center: number; width: number } }
+  // range: the image's full value range, taken once per drag (fullRange scans every pixel).
+  | { kind: 'wl'; sx: number; sy: number; w0: { center: number; width: number }; range: number }
   | { kind: 'newBox'; p0: Vec2; p1: Vec2 }
   | { kind: 'moveBox'; id: number; p0: Vec2; box0: Box; box: Box }
   | { kind: 'resize'; id: number; corner: Corner; box: Box }
@@ -471,7 +472,7 @@ canvas.addEventListener('pointerdown', (e) => {
   const p = screenToImage(view, sx, sy);
   const W = image.width; const H = image.height;
   if (e.button === 2 || (e.button === 0 && tool === 'wl')) {
-    drag = { kind: 'wl', sx, sy, w0: windowOf(image, voi) };
+    drag = { kind: 'wl', sx, sy, w0: windowOf(image, voi), range: fullRange(image).width };
   } else if (e.button === 1 || (e.button === 0 && (tool === 'pan' || spaceDown))) {
     drag = { kind: 'pan', sx, sy, v0: view };
     canvas.style.cursor = 'grabbing';
@@ -504,10 +505,12 @@ canvas.addEventListener('pointermove', (e) => {
   const [sx, sy] = eventPos(e);
   const p = screenToImage(view, sx, sy);
   cursor = p;
+  // Hovering only moves the cursor readout: the status line, not a canvas redraw (overlays ignore the cursor).
+  if (!drag) { updateStatus(); return; }
   const W = image.width; const H = image.height;
-  if (drag?.kind === 'pan') { view = panBy(drag.v0, sx - drag.sx, sy - drag.sy); fitMode = false; }
+  if (drag.kind === 'pan') { view = panBy(drag.v0, sx - drag.sx, sy - drag.sy); fitMode = false; }
   else if (drag?.kind === 'wl') {
-    const w = windowLevelDrag(drag.w0, sx - drag.sx, sy - drag.sy, fullRange(image).width);
+    const w = windowLevelDrag(drag.w0, sx - drag.sx, sy - drag.sy, drag.range);
     voi = { kind: 'window', center: w.center, width: w.width };
     displayDirty = true;
   } else if (drag?.kind === 'newBox') drag.p1 = clampPoint(p, W, H);
@@ -539,7 +542,7 @@ function endDrag(e: PointerEvent): void {
 }
 canvas.addEventListener('pointerup', endDrag);
 canvas.addEventListener('pointercancel', endDrag);
-canvas.addEventListener('pointerleave', () => { if (!drag) { cursor = undefined; schedule(); } });
+canvas.addEventListener('pointerleave', () => { if (!drag) { cursor = undefined; updateStatus(); } });
 
 canvas.addEventListener('wheel', (e) => {
   if (!image) return;

@@ -27,7 +27,10 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array | 
   await syncDir(dirname(file));
 }
 
-/** Synchronous twin for the CLI (no event loop to keep free there). */
+/**
+ * Synchronous twin, for the CLI and for small files; exportCoco also uses it, including from the extension
+ * host (Export, training runs), where it blocks while the annotation files are written.
+ */
 export function writeFileAtomicSync(file: string, data: string | Uint8Array): void {
   mkdirSync(dirname(file), { recursive: true });
   const tmp = tempName(file);

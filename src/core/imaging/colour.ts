@@ -31,8 +31,12 @@ export function ybr422ToYbrFull(src: Uint8Array, width: number, height: number):
   return out;
 }
 
-export function planarToInterleaved8(src: Uint8Array, pixels: number): Uint8Array {
-  const out = new Uint8Array(pixels * 3);
-  for (let c = 0; c < 3; c++) for (let i = 0; i < pixels; i++) out[i * 3 + c] = src[c * pixels + i]!;
+/** Colour-by-plane (PlanarConfiguration 1, or a codec's planar output) to pixel-interleaved samples. */
+export function planarToInterleaved<T extends Uint8Array | Uint16Array | Int16Array>(src: T, pixels: number, spp: number): T {
+  const out = new (src.constructor as { new (n: number): T })(pixels * spp);
+  for (let c = 0; c < spp; c++) {
+    const base = c * pixels;
+    for (let i = 0; i < pixels; i++) out[i * spp + c] = src[base + i]!;
+  }
   return out;
 }

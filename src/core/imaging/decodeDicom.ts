@@ -8,7 +8,7 @@ import { headerSummary } from './headerSummary';
 import { decodeCompressedFrame } from './codecs/decodeCompressedFrame';
 import { storedValues } from './storedValues';
 import type { WordOrSummary } from './wordOrSummary';
-import { planarToInterleaved8, ybr422ToYbrFull, ybrFullToRgb } from './colour';
+import { planarToInterleaved, ybr422ToYbrFull, ybrFullToRgb } from './colour';
 import { isDecodable } from './transferSyntax';
 
 export interface DicomDecodeOptions {
@@ -156,7 +156,7 @@ export async function decodeParsedDicom(parsed: ParsedDicom, platform: ImagingPl
     let rgb = raw instanceof Uint8Array ? raw : Uint8Array.from(raw);
     const nativeLike = ts.codec === 'native' || ts.codec === 'deflate';
     if (nativeLike && photometricIn === 'YBR_FULL_422') rgb = ybr422ToYbrFull(rgb, a.columns, a.rows);
-    else if (nativeLike && a.planarConfiguration === 1) rgb = planarToInterleaved8(rgb, pixels);
+    else if (nativeLike && a.planarConfiguration === 1) rgb = planarToInterleaved(rgb, pixels, 3);
     if (!alreadyRgb && (photometricIn === 'YBR_FULL' || photometricIn === 'YBR_FULL_422')) rgb = ybrFullToRgb(rgb, pixels);
     else if (!alreadyRgb && photometricIn !== 'RGB' && photometricIn !== 'YBR_RCT' && photometricIn !== 'YBR_ICT') warnings.push(`PhotometricInterpretation ${photometricIn}: samples shown as RGB`);
     if (!opts.ownsInput && rgb.buffer === ds.byteArray.buffer) rgb = rgb.slice();

@@ -18,7 +18,7 @@ export { decodeDicom, readDicomInfo } from './decodeDicom';
 export { decodePngBytes, decodeJpegBytes, isPng, isJpeg } from './decodeRaster';
 export { toDisplay8, toGreyFloat32, modalityValues, chooseVoi, voiWindow, applyModality, minMax, type DisplayOptions, type VoiChoice } from './greyPipeline';
 export { letterbox, resizeGrey, modelToImage, imageToModel, type LetterboxResult } from './letterbox';
-export { transferSyntaxInfo, allTransferSyntaxes, isDecodable, type TransferSyntaxInfo } from './transferSyntax';
+export { transferSyntaxInfo, isDecodable, type TransferSyntaxInfo } from './transferSyntax';
 export type { HeaderEntry, HeaderSummary } from './headerSummary';
 export type { ImageAttributes } from './readImageAttributes';
 export { nodeImagingPlatform } from './nodeImagingPlatform';
@@ -34,7 +34,7 @@ function readBytes(source: string | Uint8Array, fileName?: string): { bytes: Uin
 }
 
 /**
- * Decode a DICOM/PNG/JPEG file (path or bytes) in this thread. For batches use DecodePool. A path is read
+ * Decode a DICOM/PNG/JPEG file (path or bytes) in this thread (batches: DecodePool or the inference WorkerPool). A path is read
  * synchronously (readImageFile.ts): this runs in worker threads and the CLI, not on the extension host's
  * main thread.
  */

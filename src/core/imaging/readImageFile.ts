@@ -10,7 +10,7 @@ import { Buffer } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { orBlock, type WordOrSummary } from './wordOrSummary';
 
-export const READ_BLOCK_BYTES = 256 * 1024;
+const READ_BLOCK_BYTES = 256 * 1024;
 
 export interface ImageFileBytes {
   bytes: Uint8Array;

@@ -48,5 +48,3 @@ export function transferSyntaxInfo(uid: string): TransferSyntaxInfo {
 export function isDecodable(info: TransferSyntaxInfo): boolean {
   return info.codec !== 'video' && info.codec !== 'unsupported';
 }
-
-export const allTransferSyntaxes: readonly TransferSyntaxInfo[] = table;

@@ -19,7 +19,7 @@ parentPort?.on('message', async (req: PrepareRequest) => {
     // Synchronous read (this is a worker thread) that also summarizes the words for the raw high-bit check.
     const { bytes, wordOr } = readImageFile(req.file);
     const t1 = performance.now();
-    const img = await decodeImage(bytes, nodeImagingPlatform, { fileName: basename(req.file), ownsInput: true, wordOr });
+    const img = await decodeImage(bytes, nodeImagingPlatform, { fileName: basename(req.file), ownsInput: true, wordOr, noHeader: true });
     const t2 = performance.now();
     const m = prepareModelImage(img, req.size, req.normalization);
     const t3 = performance.now();

@@ -6,6 +6,7 @@ import { findWorkerScript, startWorker } from '../workers/workerScripts';
 import type { Annotation, Category, DatasetFile, ImageRecord, LabelLevel, SplitName } from '../dataset/schema';
 import { DATASET_SCHEMA_VERSION } from '../dataset/schema';
 import { writeFileAtomic } from '../dataset/writeFileAtomic';
+import { serializeDataset } from '../dataset/datasetJson';
 import { PHANTOM_CLASSES } from './lesionStats';
 import type { MonochromeOption } from './generatePhantomImage';
 import type { DicomTransferSyntax } from './encodeDicomPart10';
@@ -88,7 +89,7 @@ export async function generatePhantomDataset(o: PhantomDatasetOptions): Promise<
   }
   const dataset = buildDataset(results as PhantomFileResult[], o, { size, boxRatio, val, test });
   const datasetFile = join(out, PHANTOM_DATASET_FILE);
-  await writeFileAtomic(datasetFile, serialize(dataset));
+  await writeFileAtomic(datasetFile, serializeDataset(dataset)); // the dataset format's own writer: no timestamps, so reproducible
   return { datasetFile, dataset, images: n, lesions: dataset.annotations.length, workers: nWorkers, ms: performance.now() - t0 };
 }
 
@@ -195,9 +196,3 @@ function buildDataset(results: PhantomFileResult[], o: PhantomDatasetOptions, p:
   };
 }
 
-/** One record per line (a small diff per edit), in the key order of the schema. No timestamps: reproducible. */
-function serialize(d: DatasetFile): string {
-  const table = (rows: unknown[]) => (rows.length ? `[\n${rows.map((r) => JSON.stringify(r)).join(',\n')}\n]` : '[]');
-  return `{\n"pointbox": ${JSON.stringify(d.pointbox)},\n"info": ${JSON.stringify(d.info)},\n"categories": ${table(d.categories)},\n` +
-    `"images": ${table(d.images)},\n"annotations": ${table(d.annotations)},\n"pseudo_boxes": ${table(d.pseudo_boxes)}\n}\n`;
-}

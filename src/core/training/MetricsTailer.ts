@@ -74,8 +74,9 @@ export class MetricsTailer {
     }
     const complete = buf.subarray(0, nl + 1);
     this.pending = Buffer.from(buf.subarray(nl + 1));
-    const parsed = parseMetricsText(complete.toString('utf8'), this.file, this.line);
-    this.line += complete.toString('utf8').split('\n').length - 1;
+    const text = complete.toString('utf8');
+    const parsed = parseMetricsText(text, this.file, this.line);
+    this.line += text.split('\n').length - 1;
     this.offset += complete.length;
     return { records: parsed.records, problems: parsed.problems, restarted };
   }

@@ -10,7 +10,7 @@
  * atomically, so a reader never sees a half-written file and no dead run says "running" forever.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { DatasetDocument } from '../dataset/DatasetDocument';
 import { exportCoco } from '../dataset/exportCoco';
@@ -137,9 +137,14 @@ export function trainerArgs(o: TrainingRunOptions, runDir: string): string[] {
 
 function tailOf(file: string, lines = 15): string {
   try {
-    const st = statSync(file);
-    const b = readFileSync(file);
-    return b.subarray(Math.max(0, st.size - 8192)).toString('utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    // Only the last 8 KiB is read: train.log can be many MB.
+    const fd = openSync(file, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const b = Buffer.alloc(Math.min(8192, size));
+      readSync(fd, b, 0, b.length, size - b.length);
+      return b.toString('utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } finally { closeSync(fd); }
   } catch {
     return '';
   }

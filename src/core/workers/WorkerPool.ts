@@ -2,7 +2,7 @@
  * A small pool of worker_threads for CPU-heavy steps (decode, resize) so the extension host's main thread
  * never stalls. Each task is a message with transferable buffers; replies carry transferables back.
  * A task that exceeds its time limit gets its worker terminated and replaced (a hung codec can't hang a
- * batch); an aborted signal rejects queued tasks at once.
+ * batch); an aborted signal rejects a running task at once and a queued one when the pool reaches it.
  */
 import type { Worker } from 'node:worker_threads';
 import { cpus } from 'node:os';

@@ -45,10 +45,11 @@ export function startWorker(script: string, options: WorkerOptions = {}): Worker
 /**
  * Environment for the workers of a pool of `poolSize`: such a pool already decodes that many files at once,
  * so each worker's multithreaded JPEG 2000 decoder (codecs/openjpeg-mt) gets cores / poolSize threads (at
- * least 1) rather than all cores, which would put poolSize x cores threads, each with its own stack and
+ * least 1, at most 4) rather than all cores, which would put poolSize x cores threads, each with its own stack and
  * WASM thread state, on the machine. An explicit POINTBOX_J2K_THREADS wins.
  */
 export function poolWorkerEnv(poolSize: number): NodeJS.ProcessEnv {
   if (process.env.POINTBOX_J2K_THREADS !== undefined && process.env.POINTBOX_J2K_THREADS.trim() !== '') return { ...process.env };
-  return { ...process.env, POINTBOX_J2K_THREADS: String(Math.max(1, Math.floor(availableParallelism() / Math.max(1, poolSize)))) };
+  // Capped like the per-process default (j2kThreadCount: min(4, cores)): 4 threads measured no faster than 2.
+  return { ...process.env, POINTBOX_J2K_THREADS: String(Math.max(1, Math.min(4, Math.floor(availableParallelism() / Math.max(1, poolSize))))) };
 }

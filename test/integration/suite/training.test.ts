@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { waitFor } from './waitFor';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
 const cli = path.join(repoRoot, 'dist', 'cli.js');
@@ -17,12 +18,6 @@ async function api(): Promise<any> {
   return vscode.extensions.getExtension('pointbox.pointbox')!.activate();
 }
 
-async function waitFor<T>(fn: () => T, ok: (v: T) => boolean, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  let v = fn();
-  while (!ok(v) && Date.now() < end) { await new Promise((r) => setTimeout(r, 200)); v = fn(); }
-  return v;
-}
 
 describe('Training runs', function () {
   this.timeout(180_000);

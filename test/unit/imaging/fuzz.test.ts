@@ -1,6 +1,7 @@
 /**
  * Mutation fuzzing: thousands of corrupted corpus files (byte flips, truncation, inserted/deleted runs,
- * overwritten lengths with huge values) decoded through the DecodePool, which is what the extension uses.
+ * overwritten lengths with huge values) decoded in DecodePool worker threads (the decode worker; the inference preprocess worker reads and decodes
+ * through the same decodeImage core).
  * Asserts every file ends in a decoded image or a typed ImagingError: no uncaught exception (which would
  * kill a worker: WORKER_FAILED), no hang (TIMEOUT) and bounded memory.
  * POINTBOX_FUZZ_ITERATIONS scales it (default 2000); POINTBOX_FUZZ_SEED picks the mutations.

@@ -6,6 +6,7 @@ import { DicomDecodeError } from '../ImagingError';
 import type { CodecModuleName, EmbindDecoder, ImagingPlatform } from '../ImagingPlatform';
 import type { TransferSyntaxInfo } from '../transferSyntax';
 import { decodeRle } from './decodeRle';
+import { planarToInterleaved } from '../colour';
 import { readCodestreamHeader } from './jpegFrameHeader';
 
 /** What the DICOM header says the frame should be; codec output is checked against it. */
@@ -28,14 +29,6 @@ function bytesToSamples(bytes: Uint8Array, bitsAllocated: number, signed: boolea
   return signed ? new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 1) : new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 1);
 }
 
-function planarToInterleaved<T extends Uint8Array | Uint16Array | Int16Array>(src: T, pixels: number, spp: number): T {
-  const out = new (src.constructor as { new (n: number): T })(src.length);
-  for (let c = 0; c < spp; c++) {
-    const base = c * pixels;
-    for (let i = 0; i < pixels; i++) out[i * spp + c] = src[base + i]!;
-  }
-  return out;
-}
 
 async function runEmbind(platform: ImagingPlatform, module: CodecModuleName, cls: 'J2KDecoder' | 'JpegLSDecoder' | 'JPEGDecoder' | 'HTJ2KDecoder', frame: Uint8Array, file?: string) {
   const mod = await platform.loadCodec(module);

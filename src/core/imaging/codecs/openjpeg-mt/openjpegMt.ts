@@ -245,10 +245,3 @@ export async function crashTestOpenJpegMt(file?: string): Promise<unknown> {
   if (!inst) throw new Error('openjpeg-mt unavailable');
   return inst.decode(new Uint8Array(1), j2kThreadCount(), file, true);
 }
-
-/** Discards this thread's instance (its workers end); the next decode loads a fresh one. */
-export async function resetOpenJpegMt(): Promise<void> {
-  const old = instance;
-  instance = undefined;
-  (await old)?.discard();
-}
