@@ -34,7 +34,7 @@ function readBytes(source: string | Uint8Array, fileName?: string): { bytes: Uin
 }
 
 /**
- * Decode a DICOM/PNG/JPEG file (path or bytes) in this thread (batches: DecodePool or the inference WorkerPool). A path is read
+ * Decode a DICOM/PNG/JPEG file (path or bytes) in this thread (batches: the inference preprocess worker on WorkerPool). A path is read
  * synchronously (readImageFile.ts): this runs in worker threads and the CLI, not on the extension host's
  * main thread.
  */
@@ -49,4 +49,3 @@ export async function readDicomFileInfo(source: string | Uint8Array, fileName?: 
   const name = fileName ?? (typeof source === 'string' ? basename(source) : undefined);
   return readDicomInfo(readBytes(source, name).bytes, nodeImagingPlatform, name);
 }
-export { DecodePool, type DecodePoolOptions, type DecodeTaskOptions, type DecodeResult, type BatchItem, type BatchOptions } from './DecodePool';

@@ -10,4 +10,5 @@ export interface PrepareRequest {
 
 export type PrepareReply =
   | { ok: true; data: Float32Array; lb: Letterbox; width: number; height: number; readMs: number; decodeMs: number; prepareMs: number }
-  | { ok: false; error: string };
+  /** `code`: the ImagingError code when decoding failed (a typed error, not a crash). */
+  | { ok: false; error: string; code?: string };

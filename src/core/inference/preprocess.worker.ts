@@ -6,6 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { decodeImage } from '../imaging/decodeImage';
+import { ImagingError } from '../imaging/ImagingError';
 import { nodeImagingPlatform } from '../imaging/nodeImagingPlatform';
 import { readImageFile } from '../imaging/readImageFile';
 import { prepareModelImage } from './modelInput';
@@ -26,7 +27,7 @@ parentPort?.on('message', async (req: PrepareRequest) => {
     reply = { ok: true, data: m.data, lb: m.lb, width: img.width, height: img.height, readMs: t1 - t0, decodeMs: t2 - t1, prepareMs: t3 - t2 };
     transfer.push(m.data.buffer as ArrayBuffer);
   } catch (e) {
-    reply = { ok: false, error: e instanceof Error ? e.message : String(e) };
+    reply = { ok: false, error: e instanceof Error ? e.message : String(e), ...(e instanceof ImagingError ? { code: e.code } : {}) };
   }
   parentPort!.postMessage(reply, transfer);
 });

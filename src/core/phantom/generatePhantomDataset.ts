@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
-import type { Worker } from 'node:worker_threads';
-import { findWorkerScript, startWorker } from '../workers/workerScripts';
+import { findWorkerScript } from '../workers/workerScripts';
+import { WorkerPool } from '../workers/WorkerPool';
 import type { Annotation, Category, DatasetFile, ImageRecord, LabelLevel, SplitName } from '../dataset/schema';
 import { DATASET_SCHEMA_VERSION } from '../dataset/schema';
 import { writeFileAtomic } from '../dataset/writeFileAtomic';
@@ -98,44 +98,33 @@ function workerFile(): string | undefined {
   return findWorkerScript('phantom', join(__dirname, 'phantom.worker.ts'));
 }
 
+/**
+ * Renders on the shared WorkerPool: small batches, a few in flight per worker, handed out in order, so
+ * fast and slow images balance and progress stays smooth. A worker that dies fails the run with its error.
+ */
 async function runInWorkers(file: string, nWorkers: number, n: number, base: Omit<PhantomFileTask, 'index'>,
   results: (PhantomFileResult | undefined)[], o: PhantomDatasetOptions): Promise<void> {
-  // Small batches handed out on demand: balances fast and slow images and keeps progress smooth.
   const batch = Math.max(1, Math.min(8, Math.floor(n / (nWorkers * 8))));
+  const pool = new WorkerPool<{ tasks: PhantomFileTask[] }, { results?: PhantomFileResult[]; error?: string }>(file, { size: nWorkers, timeoutMs: 600_000 });
   let next = 0, done = 0;
-  const workers: Worker[] = [];
+  const feed = async (): Promise<void> => {
+    while (next < n) {
+      const tasks: PhantomFileTask[] = [];
+      for (let k = 0; k < batch && next < n; k++) tasks.push({ ...base, index: next++ });
+      const m = await pool.run({ tasks }, [], { signal: o.signal });
+      if (m.error !== undefined) throw new Error(`phantom worker: ${m.error}`);
+      for (const r of m.results ?? []) { results[r.index] = r; done++; }
+      o.onProgress?.(done, n);
+    }
+  };
   try {
-    await new Promise<void>((resolveAll, reject) => {
-      let finished = 0;
-      const onAbort = () => reject(o.signal?.reason ?? new Error('aborted'));
-      o.signal?.addEventListener('abort', onAbort, { once: true });
-      const feed = (w: Worker): boolean => {
-        if (next >= n) return false;
-        const tasks: PhantomFileTask[] = [];
-        for (let k = 0; k < batch && next < n; k++) tasks.push({ ...base, index: next++ });
-        w.postMessage({ tasks });
-        return true;
-      };
-      for (let k = 0; k < nWorkers; k++) {
-        const w = startWorker(file);
-        workers.push(w);
-        w.on('error', reject);
-        w.on('exit', (code) => { if (code !== 0 && finished < nWorkers) reject(new Error(`phantom worker exited with code ${code}`)); });
-        w.on('message', (m: { results?: PhantomFileResult[]; error?: string }) => {
-          if (m.error !== undefined) { reject(new Error(`phantom worker: ${m.error}`)); return; }
-          for (const r of m.results ?? []) { results[r.index] = r; done++; }
-          o.onProgress?.(done, n);
-          if (o.signal?.aborted) return;
-          if (!feed(w) && ++finished === nWorkers) {
-            o.signal?.removeEventListener('abort', onAbort);
-            resolveAll();
-          }
-        });
-        if (!feed(w) && ++finished === nWorkers) resolveAll();
-      }
-    });
+    await Promise.all(Array.from({ length: nWorkers * 2 }, feed));
+  } catch (e) {
+    // An abort is the caller's signal reason, as before the pool.
+    if (o.signal?.aborted) throw o.signal.reason ?? e;
+    throw e;
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await pool.close();
   }
 }
 

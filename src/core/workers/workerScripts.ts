@@ -1,6 +1,6 @@
 /**
- * Where worker_threads entry points live and how to start them, for every pool in core (DecodePool,
- * WorkerPool, PointBoxModelWorker, the phantom generator).
+ * Where worker_threads entry points live and how to start them, for WorkerPool (the one pool: inference
+ * preprocessing, the phantom generator, dataset import/export jobs) and PointBoxModelWorker.
  *
  * Bundled, an entry `src/**\/<name>.worker.ts` is `dist/workers/<name>.js` (scripts/build.mjs); the calling
  * code sits in `dist/` (extension.js, cli.js) or in `dist/workers/` (code running inside another worker).
@@ -34,12 +34,30 @@ export function resolveWorkerScript(name: string, sourceFile: string): string {
   return found;
 }
 
-/** Starts a worker on a bundled `.js` entry or, through tsx, on a `.ts` source entry. */
-export function startWorker(script: string, options: WorkerOptions = {}): Worker {
-  if (!script.endsWith('.ts')) return new Worker(script, options);
-  const hook = tsxCjsHook();
-  if (!hook) throw new Error(`cannot start ${script}: tsx is not installed (source entries need it; bundles do not)`);
-  return new Worker(`require(${JSON.stringify(hook)}); require(${JSON.stringify(script)});`, { ...options, eval: true });
+/**
+ * The message a pool worker posts once its entry module has loaded (see `startWorker`'s `announceReady`):
+ * a worker that dies before it is a worker that could not start (a bad bundle, a missing module), which a
+ * pool must not retry forever, unlike a worker that died on a task.
+ */
+export const WORKER_READY = '__pointbox_worker_ready__';
+
+/**
+ * Starts a worker on a bundled `.js` entry or, through tsx, on a `.ts` source entry. With `announceReady`
+ * the entry is required from a small eval wrapper that posts WORKER_READY after the module loaded, so the
+ * entry scripts themselves need no start-up protocol.
+ */
+export function startWorker(script: string, options: WorkerOptions = {}, announceReady = false): Worker {
+  const ts = script.endsWith('.ts');
+  if (!ts && !announceReady) return new Worker(script, options);
+  let code = '';
+  if (ts) {
+    const hook = tsxCjsHook();
+    if (!hook) throw new Error(`cannot start ${script}: tsx is not installed (source entries need it; bundles do not)`);
+    code += `require(${JSON.stringify(hook)}); `;
+  }
+  code += `require(${JSON.stringify(script)});`;
+  if (announceReady) code += ` require('node:worker_threads').parentPort.postMessage(${JSON.stringify(WORKER_READY)});`;
+  return new Worker(code, { ...options, eval: true });
 }
 
 /**

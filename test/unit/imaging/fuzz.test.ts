@@ -1,17 +1,21 @@
 /**
  * Mutation fuzzing: thousands of corrupted corpus files (byte flips, truncation, inserted/deleted runs,
- * overwritten lengths with huge values) decoded in DecodePool worker threads (the decode worker; the inference preprocess worker reads and decodes
- * through the same decodeImage core).
- * Asserts every file ends in a decoded image or a typed ImagingError: no uncaught exception (which would
- * kill a worker: WORKER_FAILED), no hang (TIMEOUT) and bounded memory.
+ * overwritten lengths with huge values) read, decoded and letterboxed through the product path: the
+ * inference preprocess worker on the shared WorkerPool, exactly as Generate Pseudo-Boxes runs it (each
+ * file written to disk first, because the worker reads the file itself).
+ * Asserts every file ends in a model input or a typed ImagingError: no uncaught exception (which would
+ * kill a worker: WORKER_DIED), no hang (TIMEOUT) and bounded memory.
  * POINTBOX_FUZZ_ITERATIONS scales it (default 2000); POINTBOX_FUZZ_SEED picks the mutations.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encode as encodePng } from 'fast-png';
-import { DecodePool, ImagingError } from '../../../src/core/imaging';
+import { WorkerError, WorkerPool } from '../../../src/core/workers/WorkerPool';
+import { resolveWorkerScript } from '../../../src/core/workers/workerScripts';
+import type { PrepareReply, PrepareRequest } from '../../../src/core/inference/modelInputMessages';
 import { corpusDir, hasSharedData } from './imagingTestHelpers';
 
 const iterations = Number(process.env.POINTBOX_FUZZ_ITERATIONS ?? 2000);
@@ -49,7 +53,9 @@ test(`fuzz: ${iterations} mutated corpus files end decoded or in a typed error (
   const inputs: { name: string; bytes: Uint8Array }[] = seeds.map((f) => ({ name: f, bytes: new Uint8Array(readFileSync(join(corpusDir, f))) }));
   const png = encodePng({ width: 64, height: 48, data: Uint16Array.from({ length: 64 * 48 }, (_, i) => i * 21), depth: 16, channels: 1 });
   inputs.push({ name: 'generated.png', bytes: png });
-  const pool = new DecodePool({ size: 2, taskTimeoutMs: 20_000, maxHeapMb: 512 });
+  const script = resolveWorkerScript('preprocess', join(__dirname, '..', '..', '..', 'src', 'core', 'inference', 'preprocess.worker.ts'));
+  const pool = new WorkerPool<PrepareRequest, PrepareReply>(script, { size: 2, timeoutMs: 20_000, maxHeapMb: 512 });
+  const dir = mkdtempSync(join(tmpdir(), 'pointbox-fuzz-'));
   const r = rng(seed0);
   const codes = new Map<string, number>();
   let decoded = 0;
@@ -61,23 +67,29 @@ test(`fuzz: ${iterations} mutated corpus files end decoded or in a typed error (
       const src = inputs[Math.floor(r() * inputs.length)]!;
       const bytes = mutate(src.bytes, r);
       const name = `${src.name}#${i}`;
-      const p = pool.decode(bytes, { display: true, transferBytes: true, maxSamples: 20_000_000 }).then(
+      const file = join(dir, `f${i % 64}.${src.name.endsWith('.png') ? 'png' : 'dcm'}`);
+      writeFileSync(file, bytes);
+      const p = pool.run({ file, size: 64, normalization: { mean: 0.5, std: 0.25, letterbox: 'top-left' } }).then(
         (res) => {
-          decoded++;
-          assert.ok(res.image.data.length === res.image.width * res.image.height * res.image.samplesPerPixel, `${name}: sample count`);
+          if (res.ok) {
+            decoded++;
+            assert.equal(res.data.length, 64 * 64, `${name}: model input size`);
+            assert.ok(res.width > 0 && res.height > 0, `${name}: size`);
+            return;
+          }
+          if (!res.code) { bad.push(`${name}: untyped error ${res.error}`); return; }
+          codes.set(res.code, (codes.get(res.code) ?? 0) + 1);
+          if (res.code === 'TIMEOUT' || res.code === 'WORKER_FAILED') bad.push(`${name}: ${res.code} ${res.error}`);
         },
-        (e: unknown) => {
-          if (!(e instanceof ImagingError)) { bad.push(`${name}: untyped ${String(e)}`); return; }
-          codes.set(e.code, (codes.get(e.code) ?? 0) + 1);
-          if (e.code === 'TIMEOUT' || e.code === 'WORKER_FAILED') bad.push(`${name}: ${e.code} ${e.message}`);
-        },
+        (e: unknown) => { bad.push(`${name}: ${e instanceof WorkerError ? e.code : 'untyped'} ${String(e)}`); },
       ).finally(() => { inflight.delete(p); });
       inflight.add(p);
+      // 8 in flight at most, and never two on the same temp file (64 names).
       if (inflight.size >= 8) await Promise.race(inflight);
       if (i % 100 === 0) peakRss = Math.max(peakRss, process.memoryUsage().rss);
     }
     await Promise.all(inflight);
-  } finally { await pool.close(); }
+  } finally { await pool.close(); rmSync(dir, { recursive: true, force: true }); }
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   const summary = `decoded ${decoded}, errors ${[...codes].map(([c, n]) => `${c}=${n}`).join(' ')}, peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB, worker restarts ${pool.restarts}`;
   console.log(`# fuzz: ${summary}`);

@@ -4,7 +4,7 @@
  * scripts/build.mjs). OpenJPEG decodes code-blocks and wavelet rows on several threads, which a
  * single-threaded build cannot; on a 2-core machine the RG1 lossless chest decodes in about half the time.
  *
- * - Loaded lazily, once per JavaScript thread (CLI main thread, each DecodePool worker). Emscripten's glue
+ * - Loaded lazily, once per JavaScript thread (CLI main thread, each pool worker). Emscripten's glue
  *   is not bundled: its pthread workers load the glue by path, so it is required at run time from disk.
  * - The pthread workers are spawned once, at load (PTHREAD_POOL_SIZE), and unref'd: they never keep a
  *   process alive; a decode in flight holds a timer instead.
