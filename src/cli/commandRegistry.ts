@@ -9,6 +9,7 @@ import { validateCommand } from './commands/validateCommand';
 import { phantomCommand } from './commands/phantomCommand';
 import { pseudoLabelCommand } from './commands/pseudoLabelCommand';
 import { evalCommand } from './commands/evalCommand';
+import { priorTableCommand } from './commands/priorTableCommand';
 
 /** Every `pointbox` subcommand, in the order `pointbox --help` lists them. */
 export const commands: CliCommand[] = [
@@ -22,4 +23,5 @@ export const commands: CliCommand[] = [
   phantomCommand,
   pseudoLabelCommand,
   evalCommand,
+  priorTableCommand,
 ];

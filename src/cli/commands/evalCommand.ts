@@ -1,33 +1,76 @@
 import { dirname, resolve } from 'node:path';
 import type { CliCommand } from '../command';
+import { UsageError } from '../command';
 import { hasFlag, optNumber, optString, parseArgs } from '../args';
-import { evaluatePointToBox } from '../../core/inference/evaluatePointToBox';
+import { evaluatePointToBox, type PointToBoxEvaluation } from '../../core/inference/evaluatePointToBox';
 import { PriorBoxPredictor } from '../../core/inference/PriorBoxPredictor';
 import { writeFileAtomic } from '../../core/dataset/writeFileAtomic';
-import { inferenceValueOptions, loadDatasetArg, loadPredictor, parseClassMap } from './inferenceOptions';
+import type { Estimate } from '../../core/eval/boxEvaluation';
+import { fallbackPriorFor, inferenceValueOptions, loadDatasetArg, loadPredictor, loadPriorTable, parseClassMap } from './inferenceOptions';
+
+const pct = (v: number) => (Number.isFinite(v) ? (100 * v).toFixed(1) : '-');
+const withCi = (e: Estimate) => `${pct(e.value)} [${e.ci95 ? `${pct(e.ci95[0])}, ${pct(e.ci95[1])}` : '-'}]`;
+
+/** `--seeds 0,1,2,3,4` (or a range `0-4`) */
+export function parseSeeds(v: string | undefined): number[] | undefined {
+  if (v === undefined) return undefined;
+  const range = /^(\d+)-(\d+)$/.exec(v.trim());
+  const seeds = range ? Array.from({ length: Math.max(0, Number(range[2]) - Number(range[1]) + 1) }, (_, i) => Number(range[1]) + i) : v.split(',').map((s) => Number(s.trim()));
+  if (seeds.length === 0 || seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new UsageError(`--seeds must be whole numbers >= 0 like 0,1,2,3,4 or 0-4, got '${v}'`);
+  return seeds;
+}
+
+/** The human-readable report: micro AP50 with its interval first, then macro, then the per-class table. */
+export function formatEvaluation(r: PointToBoxEvaluation): string {
+  const lines: string[] = [];
+  lines.push(`${r.model} on ${r.device}: ${r.points} clicks on ${r.boxes} boxes in ${r.images} images (split ${r.split ?? 'all'})`);
+  lines.push(`  micro AP50 ${withCi(r.micro.ap50)}   (box-weighted; 95 % bootstrap interval over images, ${r.bootstrap.resamples} resamples)`);
+  lines.push(`  macro AP50 ${withCi(r.macro.ap50)}   (mean over ${r.macro.classes} classes)`);
+  lines.push(`  micro AP75 ${withCi(r.micro.ap75)}, mAP ${withCi(r.micro.map)}; macro mAP ${withCi(r.macro.map)}; mean IoU ${r.micro.meanIou.value.toFixed(3)}`);
+  lines.push(r.calibration
+    ? `  calibration of the score (predicted IoU): ECE ${r.calibration.ece.toFixed(3)}, Pearson ${r.calibration.pearson.toFixed(2)}, Spearman ${r.calibration.spearman.toFixed(2)}${r.calibrationNote ? ` (${r.calibrationNote})` : ''}`
+    : `  calibration: none (${r.calibrationNote})`);
+  lines.push(`  clicks: ${r.clicks.description}`);
+  if (r.prior) lines.push(`  prior${r.prior.role === 'fallback' ? ' (fallback for unknown classes)' : ''}: ${r.prior.description}`);
+  lines.push(`  ${'class'.padEnd(20)} ${'boxes'.padStart(5)} ${'clicks'.padStart(6)}  ${'AP50'.padStart(5)}  ${'AP75'.padStart(5)}  ${'mAP'.padStart(5)}  ${'IoU'.padStart(5)}`);
+  for (const [k, v] of Object.entries(r.perClass)) {
+    const notes = [v.priorFallback ? `prior fallback: ${v.priorFallback} clicks` : '', v.priorFrom?.global ? `all-class median: ${v.priorFrom.global} clicks` : ''].filter(Boolean).join('; ');
+    lines.push(`  ${k.padEnd(20)} ${String(v.boxes).padStart(5)} ${String(v.queries).padStart(6)}  ${pct(v.ap50).padStart(5)}  ${pct(v.ap75).padStart(5)}  ${pct(v.map).padStart(5)}  ${v.meanIou.toFixed(3).padStart(5)}${notes ? `  (${notes})` : ''}`);
+  }
+  return lines.join('\n') + '\n';
+}
 
 export const evalCommand: CliCommand = {
   name: 'eval',
-  summary: 'AP50 and COCO mAP of a point->box model (or prior) on images with boxes, overall and per class',
-  usage: 'pointbox eval <dataset.pointbox.json> --model <file.onnx|prior> [--split val] [--seed K] [--resample-points] [--device ...] [--batch N] [--class-map ...] [--out result.json] [--json]',
+  summary: 'point->box model (or prior) on images with boxes: micro/macro AP50, AP75, mAP, mean IoU with bootstrap intervals, per class, score calibration',
+  usage: 'pointbox eval <dataset.pointbox.json> --model <file.onnx|prior> [--split val] [--seed K | --seeds 0,1,2,3,4] [--resample-points] [--prior-table <csv|json|onnx>] ' +
+    '[--bootstrap 1000] [--bootstrap-seed 0] [--device ...] [--batch N] [--class-map ...] [--out result.json] [--predictions clicks.json] [--json]',
   async run(argv, io) {
-    const p = parseArgs(argv, { values: [...inferenceValueOptions, 'seed', 'out'], flags: ['json', 'resample-points'] });
+    const p = parseArgs(argv, { values: [...inferenceValueOptions, 'seed', 'seeds', 'out', 'bootstrap', 'bootstrap-seed', 'predictions'], flags: ['json', 'resample-points'] });
+    if (optString(p, 'seed') !== undefined && optString(p, 'seeds') !== undefined) throw new UsageError('give --seed K (one click per box) or --seeds A,B,... (one uniform click per box per seed, pooled), not both');
+    const seeds = parseSeeds(optString(p, 'seeds'));
+    const bootstrap = optNumber(p, 'bootstrap', 1000)!;
+    if (!Number.isInteger(bootstrap) || bootstrap < 0) throw new UsageError(`--bootstrap must be a whole number >= 0, got ${bootstrap}`);
     const { path, doc } = loadDatasetArg(p, io.cwd);
-    const predictor = await loadPredictor(p, io.cwd, doc.data, (s) => io.err(s + '\n'));
+    const table = loadPriorTable(p, io.cwd);
+    const predictor = await loadPredictor(p, io.cwd, doc.data, (s) => io.err(s + '\n'), table);
     try {
       const r = await evaluatePointToBox(doc.data, dirname(path), predictor, {
-        split: optString(p, 'split'), seed: optNumber(p, 'seed', 0), resamplePoints: hasFlag(p, 'resample-points'),
+        split: optString(p, 'split'), seed: optNumber(p, 'seed', 0), seeds, resamplePoints: hasFlag(p, 'resample-points'),
         batchSize: optNumber(p, 'batch', 4), classMap: parseClassMap(p, io.cwd),
+        bootstrap, bootstrapSeed: optNumber(p, 'bootstrap-seed', 0),
+        fallbackPrior: predictor instanceof PriorBoxPredictor ? undefined : fallbackPriorFor(doc.data, table),
       });
       for (const f of r.failedImages) io.err(`skipped ${f.file}: ${f.error}\n`);
-      for (const s of r.skippedClasses) io.err(`skipped ${s.points} point(s) of class '${s.name}': unknown to the model\n`);
+      for (const s of r.skippedClasses) io.err(`skipped ${s.points} point(s) of class '${s.name}': ${s.reason}\n`);
+      for (const f of r.priorFallbackClasses) io.err(`class '${f.name}' is unknown to the model: its ${f.points} point(s) got the prior box (${f.priorSource})\n`);
+      const { predictions, ...summary } = r;
       const out = optString(p, 'out');
-      if (out) await writeFileAtomic(resolve(io.cwd, out), JSON.stringify(r, null, 2) + '\n');
-      if (hasFlag(p, 'json')) io.out(JSON.stringify(r) + '\n');
-      else {
-        io.out(`${r.model} on ${r.device}: AP50 ${(100 * r.ap50).toFixed(1)}, mAP ${(100 * r.map).toFixed(1)} over ${r.points} boxes in ${r.images} images (split ${r.split ?? 'all'})\n`);
-        for (const [k, v] of Object.entries(r.perClass)) io.out(`  ${k.padEnd(20)} AP50 ${(100 * v.ap50).toFixed(1).padStart(5)}  mAP ${(100 * v.map).toFixed(1).padStart(5)}  (${v.boxes} boxes)\n`);
-      }
+      if (out) await writeFileAtomic(resolve(io.cwd, out), JSON.stringify(summary, null, 2) + '\n');
+      const predOut = optString(p, 'predictions');
+      if (predOut) await writeFileAtomic(resolve(io.cwd, predOut), JSON.stringify(predictions) + '\n');
+      if (hasFlag(p, 'json')) io.out(JSON.stringify(summary) + '\n');
+      else io.out(formatEvaluation(r));
       return 0;
     } finally {
       if (!(predictor instanceof PriorBoxPredictor)) await predictor.dispose();

@@ -1,4 +1,4 @@
-/** Options shared by `pointbox pseudo-label` and `pointbox eval`: which predictor, device, batch, class map. */
+/** Options shared by `pointbox pseudo-label` and `pointbox eval`: which predictor, device, batch, class map, prior table. */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from '../command';
@@ -6,11 +6,26 @@ import { optNumber, optString, requireString, type ParsedArgs } from '../args';
 import { DEVICE_PREFERENCES, type DevicePreference } from '../../core/inference/executionProviders';
 import { PointBoxModel } from '../../core/inference/PointBoxModel';
 import { PriorBoxPredictor } from '../../core/inference/PriorBoxPredictor';
+import { readPriorTable, type PriorTable } from '../../core/inference/priorTable';
 import type { DatasetFile } from '../../core/dataset/schema';
 import { DatasetDocument } from '../../core/dataset/DatasetDocument';
 import type { Predictor } from '../../core/inference/pseudoLabelPipeline';
 
-export const inferenceValueOptions = ['model', 'device', 'batch', 'split', 'class-map', 'threads'];
+export const inferenceValueOptions = ['model', 'device', 'batch', 'split', 'class-map', 'threads', 'prior-table'];
+
+/** `--prior-table <csv|json|onnx>`: per-class prior box sizes from a file instead of learning them from the dataset. */
+export function loadPriorTable(p: ParsedArgs, cwd: string): PriorTable | undefined {
+  const f = optString(p, 'prior-table');
+  return f ? readPriorTable(resolve(cwd, f)) : undefined;
+}
+
+/**
+ * The prior for classes the model does not know: the dataset's prior by the usual rules (train split,
+ * else leave-one-image-out), or the prior table. Undefined when there is nothing to learn from.
+ */
+export function fallbackPriorFor(data: DatasetFile, table: PriorTable | undefined): PriorBoxPredictor | undefined {
+  return PriorBoxPredictor.tryFromDataset(data, { table });
+}
 
 /** The one dataset file a command takes as its positional argument, loaded. */
 export function loadDatasetArg(p: ParsedArgs, cwd: string): { path: string; doc: DatasetDocument } {
@@ -35,9 +50,14 @@ export function parseClassMap(p: ParsedArgs, cwd: string): Record<string, string
   }));
 }
 
-export async function loadPredictor(p: ParsedArgs, cwd: string, data: DatasetFile, log: (s: string) => void): Promise<Predictor> {
+export async function loadPredictor(p: ParsedArgs, cwd: string, data: DatasetFile, log: (s: string) => void, table?: PriorTable): Promise<Predictor> {
   const m = requireString(p, 'model');
-  if (m === 'prior') return PriorBoxPredictor.fromDataset(data);
+  if (m === 'prior') {
+    const prior = PriorBoxPredictor.fromDataset(data, { table });
+    log(`prior: ${prior.report.description}`);
+    for (const c of prior.report.fewBoxClasses) log(`prior: class '${c.name}' has ${c.boxes} box(es) to learn from (< ${prior.report.minBoxes}): it uses the median over all classes`);
+    return prior;
+  }
   const device = (optString(p, 'device') ?? 'auto') as DevicePreference;
   if (!DEVICE_PREFERENCES.includes(device)) throw new UsageError(`--device must be one of ${DEVICE_PREFERENCES.join(', ')}`);
   const model = await PointBoxModel.load(resolve(cwd, m), {

@@ -87,6 +87,11 @@ export interface PseudoBoxProvenance {
   execution_provider?: string;
   /** ISO time. */
   time: string;
+  /**
+   * Set when the box is the prior's because the model that ran does not know the class (model_id is then
+   * "prior"): which model it stood in for, where the prior's sizes came from, and why.
+   */
+  prior_fallback?: { model_id: string; model_sha256?: string; prior_source: string; reason: string };
 }
 
 export interface PseudoBox {

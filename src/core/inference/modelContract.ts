@@ -5,8 +5,13 @@
  */
 import { InferenceError } from './InferenceError';
 import type { OnnxModelFacts } from './readOnnxMetadata';
+import { checkBoxPrior, type BoxPrior } from './boxPrior';
 
-export const CONTRACT_VERSION = '1';
+/**
+ * Contract versions this PointBox reads. Inputs and outputs are the same in both; version 2 adds the
+ * metadata `pointbox.box_prior` (the class-conditional prior a prior-residual model predicts around).
+ */
+export const CONTRACT_VERSIONS: readonly string[] = ['1', '2'];
 
 export interface TensorInfo {
   name: string;
@@ -36,6 +41,8 @@ export interface PointBoxModelInfo {
   /** Training provenance and model description from the metadata, as JSON when it parses. */
   training?: unknown;
   description?: unknown;
+  /** Contract v2: the model's box prior (classes it never learned return exactly this box). */
+  boxPrior?: BoxPrior;
 }
 
 interface Expect { name: string; types: string[]; rank: number; fixed?: Record<number, number> }
@@ -82,10 +89,17 @@ export function checkModelContract(
   const md = facts.metadata;
   const version = md['pointbox.contract_version'];
   if (version === undefined) problems.push("metadata 'pointbox.contract_version' is missing (not exported by the PointBox trainer?)");
-  else if (version !== CONTRACT_VERSION) problems.push(`metadata 'pointbox.contract_version' is ${version}; this PointBox reads version ${CONTRACT_VERSION}`);
+  else if (!CONTRACT_VERSIONS.includes(version)) problems.push(`metadata 'pointbox.contract_version' is ${JSON.stringify(version)}; this PointBox reads versions ${CONTRACT_VERSIONS.join(' and ')} (a newer PointBox may read it)`);
   const classes = parseJson(md['pointbox.classes']);
-  if (!Array.isArray(classes) || classes.length === 0 || !classes.every((c) => typeof c === 'string' && c.length > 0)) {
+  const classesOk = Array.isArray(classes) && classes.length > 0 && classes.every((c) => typeof c === 'string' && c.length > 0);
+  if (!classesOk) {
     problems.push(`metadata 'pointbox.classes' must be a non-empty JSON array of class names (got ${md['pointbox.classes'] ?? 'nothing'})`);
+  }
+  let boxPrior: BoxPrior | undefined;
+  if (version === '2') {
+    const r = checkBoxPrior(md['pointbox.box_prior'], classesOk ? (classes as string[]) : undefined);
+    problems.push(...r.problems.map((p) => `metadata ${p}`));
+    boxPrior = r.prior;
   }
   const inputSize = Number(md['pointbox.input_size']);
   if (!Number.isInteger(inputSize) || inputSize < 16 || inputSize > 4096) problems.push(`metadata 'pointbox.input_size' must be an integer 16..4096 (got ${md['pointbox.input_size'] ?? 'nothing'})`);
@@ -116,5 +130,6 @@ export function checkModelContract(
     producer: `${facts.producerName} ${facts.producerVersion}`.trim(),
     training: parseJson(md['pointbox.training']),
     description: parseJson(md['pointbox.model']),
+    ...(boxPrior ? { boxPrior } : {}),
   };
 }

@@ -2,9 +2,10 @@
  * Point -> box over many images: decode + letterbox in worker threads (prefetched while the previous batch
  * runs), batches through onnxruntime, boxes mapped back to source pixels and clamped. One bad image is
  * reported and skipped; cancellation stops between batches and returns what was finished. The prior-box
- * baseline goes through the same entry point without touching pixels.
+ * baseline goes through the same entry point without touching pixels, and points of classes the model does
+ * not know get the prior's box (`fallbackPrior`), marked as such, instead of nothing.
  */
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Category, DatasetFile, ImageRecord, PseudoBox } from '../dataset/schema';
 import { effectiveAnnotationsByImage } from '../dataset/datasetQueries';
@@ -12,7 +13,7 @@ import type { DatasetDocument } from '../dataset/DatasetDocument';
 import { boxFromModel, pointToModel, xyxyToXywh, type XYXY } from '../../shared/geometry';
 import { InferenceError } from './InferenceError';
 import type { PointToBoxModel } from './PointToBoxModel';
-import { PriorBoxPredictor } from './PriorBoxPredictor';
+import { PriorBoxPredictor, type PriorFrom } from './PriorBoxPredictor';
 import { WorkerPool } from '../workers/WorkerPool';
 import { resolveWorkerScript } from '../workers/workerScripts';
 import type { PrepareReply, PrepareRequest } from './modelInputMessages';
@@ -23,6 +24,8 @@ export interface PointQuery {
   annotationId?: number;
   categoryId: number;
   point: [number, number];
+  /** Click replicate (evaluation: the seed of the click); passed through to the prediction. */
+  replicate?: number;
 }
 
 export interface ImageJob {
@@ -38,6 +41,12 @@ export interface Prediction {
   /** Corner form, source pixels, clamped to the image. */
   box: XYXY;
   score: number;
+  replicate?: number;
+  /** The box is the prior's because the model does not know the class (score 0: it has no confidence). */
+  priorFallback?: boolean;
+  /** Prior boxes (the prior predictor or a fallback): where the size came from, and the prior's source. */
+  priorFrom?: PriorFrom;
+  priorSource?: string;
 }
 
 export interface PipelineProgress {
@@ -59,6 +68,11 @@ export interface PipelineOptions {
   pool?: WorkerPool<PrepareRequest, PrepareReply>;
   /** Per-image decode time limit. */
   imageTimeoutMs?: number;
+  /**
+   * Prior for the points of classes the model does not know (after classMap): they get its box, marked as
+   * a prior fallback. Without it, or for a class it has no size for either, those points are skipped.
+   */
+  fallbackPrior?: PriorBoxPredictor;
 }
 
 export interface PipelineResult {
@@ -66,8 +80,10 @@ export interface PipelineResult {
   /** Images whose points all got a prediction. */
   completedImageIds: number[];
   failed: { imageId: number; file: string; error: string }[];
-  /** Dataset classes the model does not know, with how many points were skipped. */
-  skippedClasses: { name: string; points: number }[];
+  /** Points left without a box, per class, and why (the model does not know the class and no prior has it). */
+  skippedClasses: { name: string; points: number; reason: string }[];
+  /** Classes the model does not know whose points got the fallback prior's box instead. */
+  priorFallbackClasses: { name: string; points: number; priorSource: string }[];
   cancelled: boolean;
   seconds: number;
   imagesPerSecond: number;
@@ -115,7 +131,7 @@ export function collectJobs(d: DatasetFile, sel: { imageIds?: number[]; split?: 
 export async function runPointToBox(datasetDir: string, categories: readonly Category[], jobs: ImageJob[], predictor: Predictor, opts: PipelineOptions = {}): Promise<PipelineResult> {
   const t0 = performance.now();
   const res: PipelineResult = {
-    predictions: [], completedImageIds: [], failed: [], skippedClasses: [], cancelled: false, seconds: 0, imagesPerSecond: 0,
+    predictions: [], completedImageIds: [], failed: [], skippedClasses: [], priorFallbackClasses: [], cancelled: false, seconds: 0, imagesPerSecond: 0,
     stageMs: { read: 0, decode: 0, prepare: 0, infer: 0, post: 0 }, executionProvider: predictor.executionProvider,
   };
   const total = jobs.length;
@@ -131,16 +147,30 @@ export async function runPointToBox(datasetDir: string, categories: readonly Cat
     return res;
   };
 
+  const catName = (id: number) => categories.find((c) => c.id === id)?.name ?? String(id);
+  const skipped = new Map<number, { points: number; reason: string }>();
+  const skip = (categoryId: number, reason: string) => {
+    const e = skipped.get(categoryId);
+    if (e) e.points++; else skipped.set(categoryId, { points: 1, reason });
+  };
+  const finishSkips = () => {
+    res.skippedClasses = [...skipped].map(([id, e]) => ({ name: catName(id), points: e.points, reason: e.reason }));
+  };
+
   if (predictor instanceof PriorBoxPredictor) {
     for (const job of jobs) {
       if (opts.signal?.aborted) { res.cancelled = true; break; }
       for (const q of job.queries) {
-        res.predictions.push({ imageId: job.image.id, annotationId: q.annotationId, categoryId: q.categoryId, point: q.point, box: predictor.predict(q.categoryId, q.point[0], q.point[1], job.image.width, job.image.height), score: 1 });
+        const r = predictor.resolve(job.image.id, q.categoryId, job.image.width, job.image.height);
+        if (!r) { skip(q.categoryId, `the prior (${predictor.sourceLabel}) has no box size for it: no other image has boxes to learn from`); continue; }
+        const box = PriorBoxPredictor.box(r, q.point[0], q.point[1], job.image.width, job.image.height);
+        res.predictions.push({ imageId: job.image.id, annotationId: q.annotationId, categoryId: q.categoryId, point: q.point, box, score: 1, replicate: q.replicate, priorFrom: r.from, priorSource: predictor.sourceLabel });
       }
       res.completedImageIds.push(job.image.id);
       done++;
       if (done % 256 === 0) progress();
     }
+    finishSkips();
     progress();
     return finish();
   }
@@ -148,25 +178,75 @@ export async function runPointToBox(datasetDir: string, categories: readonly Cat
   const model = predictor;
   const { toModel, unknown } = mapClasses(categories, model.info.classes, opts.classMap);
   const unknownIds = new Set(unknown.map((c) => c.id));
-  const skippedCount = new Map<number, number>();
-  for (const j of jobs) for (const q of j.queries) if (unknownIds.has(q.categoryId)) skippedCount.set(q.categoryId, (skippedCount.get(q.categoryId) ?? 0) + 1);
-  res.skippedClasses = unknown.filter((c) => skippedCount.has(c.id)).map((c) => ({ name: c.name, points: skippedCount.get(c.id)! }));
-  const usable = jobs.map((j) => ({ ...j, queries: j.queries.filter((q) => toModel.has(q.categoryId)) })).filter((j) => j.queries.length > 0);
+  const fallback = opts.fallbackPrior;
+  const modelName = basename(model.info.file);
+  /**
+   * Prior boxes for the unknown-class points of a job (the prior needs no pixels, so this runs up front);
+   * points it cannot answer are counted as skipped. A class gets the fallback only where the prior knows
+   * something about it (a table row, or at least one box of it to learn from): the all-class median alone
+   * would be a box of no particular class.
+   */
+  const fallbackFor = (job: ImageJob): Prediction[] => {
+    const out: Prediction[] = [];
+    for (const q of job.queries) {
+      if (!unknownIds.has(q.categoryId)) continue;
+      if (!fallback) { skip(q.categoryId, `unknown to model ${modelName}, and there is no prior to fall back to (the dataset has no boxes and no prior table is set)`); continue; }
+      const r = fallback.resolve(job.image.id, q.categoryId, job.image.width, job.image.height);
+      if (!r || (r.from === 'global' && r.classBoxes === 0)) { skip(q.categoryId, `unknown to model ${modelName}, and the prior (${fallback.sourceLabel}) has no box of this class either`); continue; }
+      const box = PriorBoxPredictor.box(r, q.point[0], q.point[1], job.image.width, job.image.height);
+      out.push({ imageId: job.image.id, annotationId: q.annotationId, categoryId: q.categoryId, point: q.point, box, score: 0, replicate: q.replicate, priorFallback: true, priorFrom: r.from, priorSource: fallback.sourceLabel });
+    }
+    return out;
+  };
+  const fallbackCount = new Map<number, number>();
+  const emitFallbacks = (fb: Prediction[]) => {
+    for (const p of fb) { res.predictions.push(p); fallbackCount.set(p.categoryId, (fallbackCount.get(p.categoryId) ?? 0) + 1); }
+  };
+
+  const usable: (ImageJob & { fallbacks: Prediction[] })[] = [];
+  const pixelFree: { job: ImageJob; fallbacks: Prediction[] }[] = [];
+  for (const j of jobs) {
+    const known = j.queries.filter((q) => toModel.has(q.categoryId));
+    const fallbacks = fallbackFor(j);
+    if (known.length) usable.push({ image: j.image, queries: known, fallbacks });
+    else if (fallbacks.length) pixelFree.push({ job: j, fallbacks });
+  }
   if (usable.length === 0 && jobs.length > 0) {
     throw new InferenceError('class-mismatch', `none of the dataset's classes (${[...new Set(jobs.flatMap((j) => j.queries.map((q) => categories.find((c) => c.id === q.categoryId)?.name ?? q.categoryId)))].join(', ')}) ` +
       `is known to model ${model.info.file} (classes: ${model.info.classes.join(', ')}); set pointbox.inference.classMap / --class-map`);
   }
+  // Images whose points are all of classes the model does not know need no pixels: the prior answers them.
+  for (const { job, fallbacks } of pixelFree) {
+    emitFallbacks(fallbacks);
+    res.completedImageIds.push(job.image.id);
+    done++;
+  }
+  const finishModelRun = () => {
+    finishSkips();
+    res.priorFallbackClasses = [...fallbackCount].map(([id, points]) => ({ name: catName(id), points, priorSource: fallback!.sourceLabel }));
+    return finish();
+  };
 
   const S = model.info.inputSize;
   const B = Math.max(1, opts.batchSize ?? 4);
   const ownPool = !opts.pool;
   const pool = opts.pool ?? new WorkerPool<PrepareRequest, PrepareReply>(resolveWorkerScript('preprocess', join(__dirname, 'preprocess.worker.ts')));
+  // Several jobs may share an image (evaluation: one job per click replicate): decode it once, and keep the
+  // decoded input until its last job has been batched.
+  const jobsLeft = new Map<number, number>();
+  for (const j of usable) jobsLeft.set(j.image.id, (jobsLeft.get(j.image.id) ?? 0) + 1);
+  const decoded = new Map<number, Promise<PrepareReply>>();
   const started = new Map<number, Promise<PrepareReply>>();
   const start = (i: number) => {
     if (i >= usable.length || started.has(i)) return;
     const job = usable[i]!;
-    started.set(i, pool.run({ file: join(datasetDir, job.image.file_name), size: S, normalization: model.info.normalization }, [], { timeoutMs: opts.imageTimeoutMs ?? 60_000, signal: opts.signal })
-      .catch((e: Error) => ({ ok: false as const, error: e.name === 'AbortError' ? 'cancelled' : e.message })));
+    let p = decoded.get(job.image.id);
+    if (!p) {
+      p = pool.run({ file: join(datasetDir, job.image.file_name), size: S, normalization: model.info.normalization }, [], { timeoutMs: opts.imageTimeoutMs ?? 60_000, signal: opts.signal })
+        .catch((e: Error) => ({ ok: false as const, error: e.name === 'AbortError' ? 'cancelled' : e.message }));
+      decoded.set(job.image.id, p);
+    }
+    started.set(i, p);
   };
   try {
     for (let b0 = 0; b0 < usable.length; b0 += B) {
@@ -175,14 +255,22 @@ export async function runPointToBox(datasetDir: string, categories: readonly Cat
       for (let i = b0; i < Math.min(usable.length, b0 + 2 * B); i++) start(i);
       const idx = Array.from({ length: Math.min(B, usable.length - b0) }, (_, k) => b0 + k);
       const replies = await Promise.all(idx.map((i) => started.get(i)!));
-      idx.forEach((i) => started.delete(i));
+      for (const i of idx) {
+        started.delete(i);
+        const id = usable[i]!.image.id;
+        const left = jobsLeft.get(id)! - 1;
+        jobsLeft.set(id, left);
+        if (left === 0) decoded.delete(id);
+      }
       if (opts.signal?.aborted) { res.cancelled = true; break; }
-      const ok: { job: ImageJob; r: Extract<PrepareReply, { ok: true }> }[] = [];
+      const ok: { job: (typeof usable)[number]; r: Extract<PrepareReply, { ok: true }> }[] = [];
+      const counted = new Set<PrepareReply>();
       replies.forEach((r, k) => {
         const job = usable[idx[k]!]!;
         if (r.ok) {
           ok.push({ job, r });
-          res.stageMs.read += r.readMs; res.stageMs.decode += r.decodeMs; res.stageMs.prepare += r.prepareMs;
+          // A shared decode counts once.
+          if (!counted.has(r)) { counted.add(r); res.stageMs.read += r.readMs; res.stageMs.decode += r.decodeMs; res.stageMs.prepare += r.prepareMs; }
         } else {
           res.failed.push({ imageId: job.image.id, file: job.image.file_name, error: r.error });
           done++;
@@ -212,8 +300,9 @@ export async function runPointToBox(datasetDir: string, categories: readonly Cat
             const o = (bi * N + qi) * 4;
             const box = boxFromModel(r.lb, [out.boxes[o]!, out.boxes[o + 1]!, out.boxes[o + 2]!, out.boxes[o + 3]!]);
             const score = Math.min(1, Math.max(0, out.scores[bi * N + qi]!));
-            res.predictions.push({ imageId: job.image.id, annotationId: q.annotationId, categoryId: q.categoryId, point: q.point, box, score });
+            res.predictions.push({ imageId: job.image.id, annotationId: q.annotationId, categoryId: q.categoryId, point: q.point, box, score, replicate: q.replicate });
           });
+          emitFallbacks(job.fallbacks);
           res.completedImageIds.push(job.image.id);
           done++;
         });
@@ -224,7 +313,7 @@ export async function runPointToBox(datasetDir: string, categories: readonly Cat
   } finally {
     if (ownPool) await pool.close();
   }
-  return finish();
+  return finishModelRun();
 }
 
 export interface Provenance {
@@ -250,7 +339,10 @@ export function applyPseudoBoxes(doc: DatasetDocument, result: PipelineResult, p
     ...(p.annotationId !== undefined ? { annotation_id: p.annotationId } : {}),
     point: p.point,
     score: Math.round(p.score * 10000) / 10000,
-    provenance: { model_id: prov.modelId, ...(prov.sha256 ? { model_sha256: prov.sha256 } : {}), execution_provider: prov.executionProvider, time },
+    // A fallback box is the prior's, not the model's: say so, and which model it stood in for.
+    provenance: p.priorFallback
+      ? { model_id: 'prior', execution_provider: 'none', time, prior_fallback: { model_id: prov.modelId, ...(prov.sha256 ? { model_sha256: prov.sha256 } : {}), prior_source: p.priorSource ?? 'prior', reason: `class unknown to ${prov.modelId}` } }
+      : { model_id: prov.modelId, ...(prov.sha256 ? { model_sha256: prov.sha256 } : {}), execution_provider: prov.executionProvider, time },
     review: 'pending',
   }));
   doc.transact(`Pseudo-boxes from ${prov.modelId}`, () => {

@@ -63,7 +63,8 @@ test('pseudo-labeling writes the expected boxes, reports bad images and unknown 
     const r = await runPointToBox(dir, doc.data.categories, jobs, model, { batchSize: 2 });
     assert.deepEqual(r.failed.map((f) => f.file), ['img4.png', 'img5.png']);
     assert.match(r.failed[0]!.error, /img4\.png/);
-    assert.deepEqual(r.skippedClasses, [{ name: 'Hernia', points: 1 }]);
+    assert.deepEqual(r.skippedClasses.map((k) => [k.name, k.points]), [['Hernia', 1]]);
+    assert.match(r.skippedClasses[0]!.reason, /unknown to model good\.onnx.*no prior/);
     assert.deepEqual(r.completedImageIds, [1, 2, 3, 6]);
     // The fixture model's rule in source pixels: point +- 0.05 * (class index + 1) * max(w, h), clamped.
     const p = (ann: number) => r.predictions.find((x) => x.annotationId === ann)!.box.map((v) => Math.round(v * 1000) / 1000);
@@ -139,7 +140,7 @@ test('a run where no class matches the model fails with the classes named', { sk
   await model.dispose();
 });
 
-test('prior box: per-class median size of the train boxes, centred and clamped', () => {
+test('prior box: per-class median size of the train boxes, centred and clamped; few-box classes use the all-class median', () => {
   const d = emptyDataset('prior');
   d.categories = [{ id: 1, name: 'a' }, { id: 2, name: 'b' }];
   d.images = [1, 2, 3, 4].map((id) => ({ id, file_name: `${id}.png`, width: 100, height: 100, split: id < 4 ? 'train' as const : 'val' as const, label_level: 'boxes' as const }));
@@ -148,8 +149,10 @@ test('prior box: per-class median size of the train boxes, centred and clamped',
     { id: 3, image_id: 3, category_id: 1, bbox: [0, 0, 20, 30] }, { id: 4, image_id: 4, category_id: 1, bbox: [0, 0, 90, 90] }, // val: ignored
     { id: 5, image_id: 1, category_id: 2, bbox: [0, 0, 8, 8] },
   ];
-  const p = PriorBoxPredictor.fromDataset(d);
-  assert.deepEqual(p.sizes.get(1), [20, 30]);
-  assert.deepEqual(p.predict(1, 50, 50, 100, 100), [40, 35, 60, 65]);
-  assert.deepEqual(p.predict(2, 2, 98, 100, 100), [0, 94, 6, 100]);
+  const p = PriorBoxPredictor.fromDataset(d, { minBoxes: 3 });
+  assert.equal(p.report.source, 'train-split');
+  assert.deepEqual(p.predict(4, 1, 50, 50, 100, 100), [40, 35, 60, 65]); // medians of 10,30,20 x 20,40,30
+  // Class b has 1 box (< 3): the all-class median of the train boxes, 15 x 25, clamped at the border.
+  assert.deepEqual(p.predict(4, 2, 2, 98, 100, 100), [0, 85.5, 9.5, 100]);
+  assert.deepEqual(p.report.fewBoxClasses, [{ name: 'b', boxes: 1, fallback: 'global' }]);
 });
