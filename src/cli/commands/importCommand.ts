@@ -7,11 +7,7 @@ import type { ImportResult } from '../../core/dataset/DatasetBuilder';
 import { formatProblem } from '../../core/dataset/DatasetError';
 import { serializeDataset } from '../../core/dataset/datasetJson';
 import { computeStats } from '../../core/dataset/datasetStats';
-import { importCoco } from '../../core/dataset/importCoco';
-import { importFolder } from '../../core/dataset/importFolder';
-import { importNih } from '../../core/dataset/importNih';
-import { importRsna } from '../../core/dataset/importRsna';
-import { importVindr } from '../../core/dataset/importVindr';
+import { runImport, type ImportRequest } from '../../core/dataset/importDataset';
 import type { SplitName } from '../../core/dataset/schema';
 import { writeFileAtomicSync } from '../../core/dataset/writeFileAtomic';
 
@@ -36,27 +32,28 @@ export const importCommand: CliCommand = {
     const abs = (s: string) => resolve(io.cwd, s);
     const out = abs(requireString(p, 'out'));
     if (existsSync(out) && !hasFlag(p, 'force')) throw new UsageError(`${out} exists; pass --force to replace it`);
-    let r: ImportResult;
+    let req: ImportRequest;
     switch (format) {
       case 'coco': {
         const split = optString(p, 'split');
         if (split && !['train', 'val', 'test', 'unassigned'].includes(split)) throw new UsageError(`--split must be train, val, test or unassigned`);
         const images = optString(p, 'images');
-        r = importCoco({ annotations: requireString(p, 'annotations').split(',').filter(Boolean).map(abs), out, ...(images ? { images: abs(images) } : {}), ...(split ? { split: split as SplitName } : {}) });
+        req = { format, annotations: requireString(p, 'annotations').split(',').filter(Boolean).map(abs), ...(images ? { images: abs(images) } : {}), ...(split ? { split: split as SplitName } : {}) };
         break;
       }
-      case 'rsna': r = importRsna({ labels: abs(requireString(p, 'labels')), images: abs(requireString(p, 'images')), out }); break;
-      case 'nih': r = importNih({ bbox: abs(requireString(p, 'bbox')), images: abs(requireString(p, 'images')), out, allImages: hasFlag(p, 'all-images') }); break;
+      case 'rsna': req = { format, labels: abs(requireString(p, 'labels')), images: abs(requireString(p, 'images')) }; break;
+      case 'nih': req = { format, bbox: abs(requireString(p, 'bbox')), images: abs(requireString(p, 'images')), allImages: hasFlag(p, 'all-images') }; break;
       case 'vindr': {
         const fuse = optString(p, 'fuse');
         if (fuse !== undefined && fuse !== 'wbf') throw new UsageError(`--fuse supports only 'wbf'`);
         const iou = optString(p, 'iou');
-        r = importVindr({ csv: abs(requireString(p, 'csv')), images: abs(requireString(p, 'images')), out, ...(fuse ? { fuse: 'wbf' as const } : {}), ...(iou ? { iouThreshold: Number(iou) } : {}) });
+        req = { format, csv: abs(requireString(p, 'csv')), images: abs(requireString(p, 'images')), ...(fuse ? { fuse: 'wbf' as const } : {}), ...(iou ? { iouThreshold: Number(iou) } : {}) };
         break;
       }
-      case 'folder': r = importFolder({ images: abs(requireString(p, 'images')), out }); break;
+      case 'folder': req = { format, images: abs(requireString(p, 'images')) }; break;
       default: throw new UsageError(`unknown format '${format}' (coco, rsna, nih, vindr, folder)`);
     }
+    const r = runImport(req, out);
     writeFileAtomicSync(out, serializeDataset(r.data));
     reportProblems(io, r, hasFlag(p, 'verbose'));
     const s = computeStats(r.data);

@@ -5,16 +5,21 @@ import { DatasetError, type DatasetProblem } from './DatasetError';
 import { parseJsonWithLines, serializeDataset, serializeDatasetChunks } from './datasetJson';
 import { checkDatasetShape, validateDataset, type ValidateOptions } from './validateDataset';
 import { writeFileAtomic, writeFileAtomicSync } from './writeFileAtomic';
+import { parseDatasetTextSliced, type SliceOptions } from './parseDatasetSliced';
 import type { Annotation, Category, CocoBox, DatasetFile, ImageRecord, LabelLevel, Point, PseudoBox, ReviewState, SplitName } from './schema';
 
 type Table = 'images' | 'annotations' | 'pseudo_boxes' | 'categories';
 type AnyRecord = ImageRecord | Annotation | PseudoBox | Category;
 const TABLES: readonly Table[] = ['categories', 'images', 'annotations', 'pseudo_boxes'];
 
-/** One record change: insert (before undefined), delete (after undefined) or replace; or `info` replaced. */
-type Patch =
-  | { table: Table; id: number; index: number; before?: AnyRecord; after?: AnyRecord }
-  | { table: 'info'; before: DatasetFile['info']; after: DatasetFile['info'] };
+/**
+ * One record change: insert (before undefined), delete (after undefined) or replace; many deletions from
+ * one table in one pass (`removed`, ascending indices of the array before the deletion, so a bulk delete
+ * and its undo are linear in the table, not k x n); or `info` replaced.
+ */
+type RecordPatch = { table: Table; id: number; index: number; before?: AnyRecord; after?: AnyRecord };
+type RemoveManyPatch = { table: Table; removed: { index: number; rec: AnyRecord }[] };
+type Patch = RecordPatch | RemoveManyPatch | { table: 'info'; before: DatasetFile['info']; after: DatasetFile['info'] };
 interface Step { seq: number; label: string; patches: Patch[] }
 
 /** What changed, so views can refresh only what they show. */
@@ -25,6 +30,8 @@ export interface DatasetChange {
   label: string;
   /** Images whose records, annotations or pseudo-boxes changed (all on reload). */
   imageIds: number[];
+  /** Categories or `info` changed too (class names, dataset name): views that show them refresh. */
+  meta?: boolean;
 }
 
 /** What a saved or loaded file looked like, to tell an external change (git checkout, DVC pull) from our own write. */
@@ -50,6 +57,10 @@ export class DatasetDocument {
   private fingerprint: DiskFingerprint | undefined;
   private readonly byId = { images: new Map<number, AnyRecord>(), annotations: new Map<number, AnyRecord>(), pseudo_boxes: new Map<number, AnyRecord>(), categories: new Map<number, AnyRecord>() };
   private readonly nextId = { images: 1, annotations: 1, pseudo_boxes: 1, categories: 1 };
+  /** Annotations and pseudo-boxes per image id, kept up to date by every patch (viewer snapshots, tree updates). */
+  private readonly byImage = { annotations: new Map<number, Set<AnyRecord>>(), pseudo_boxes: new Map<number, Set<AnyRecord>>() };
+  /** id -> array index per table, built on demand and dropped when a splice shifts the array (so k replaces cost O(n + k)). */
+  private readonly positions: Record<Table, Map<number, number> | undefined> = { images: undefined, annotations: undefined, pseudo_boxes: undefined, categories: undefined };
   private listeners = new Set<(c: DatasetChange) => void>();
   private saving: Promise<void> = Promise.resolve();
   private pending: Step[] | undefined;
@@ -62,6 +73,19 @@ export class DatasetDocument {
   private constructor(readonly file: string, public data: DatasetFile, opts: { maxUndo?: number } = {}) {
     this.maxUndo = opts.maxUndo ?? 500;
     this.reindex();
+  }
+
+  /**
+   * `load` for the extension host: reads asynchronously, hashes and parses in slices (yielding to the event
+   * loop between them), so opening a 26,684-image dataset never blocks it for one whole parse. Throws
+   * DatasetError like `load`; `problems` stays empty (validation is a worker job there, see datasetJobs).
+   */
+  static async loadAsync(file: string, opts: { maxUndo?: number } & SliceOptions = {}): Promise<DatasetDocument> {
+    const { data, fp } = await readDatasetAsync(file, opts);
+    await removeStaleTempsAsync(file);
+    const doc = new DatasetDocument(file, data, opts);
+    doc.fingerprint = fp;
+    return doc;
   }
 
   /** Loads and checks a dataset file. Throws DatasetError for unreadable/non-dataset files; record problems go to `problems`. */
@@ -93,6 +117,10 @@ export class DatasetDocument {
   annotation(id: number): Annotation | undefined { return this.byId.annotations.get(id) as Annotation | undefined; }
   pseudoBox(id: number): PseudoBox | undefined { return this.byId.pseudo_boxes.get(id) as PseudoBox | undefined; }
   category(id: number): Category | undefined { return this.byId.categories.get(id) as Category | undefined; }
+  /** The image's annotations (all readers), in id order: O(its annotations), not O(dataset). */
+  annotationsOf(imageId: number): Annotation[] { return sortedById(this.byImage.annotations.get(imageId)) as Annotation[]; }
+  /** The image's pseudo-boxes, in id order. */
+  pseudoBoxesOf(imageId: number): PseudoBox[] { return sortedById(this.byImage.pseudo_boxes.get(imageId)) as PseudoBox[]; }
 
   onDidChange(listener: (c: DatasetChange) => void): { dispose(): void } {
     this.listeners.add(listener);
@@ -181,10 +209,12 @@ export class DatasetDocument {
     this.commit(pseudoBoxIds.length === 1 ? `Mark pseudo-box ${review}` : `Mark ${pseudoBoxIds.length} pseudo-boxes ${review}`, patches);
   }
 
+  /** Deletes pseudo-boxes in one pass over the table (linear, whatever the number of ids). */
   deletePseudoBoxes(ids: number[]): void {
-    const patches: Patch[] = [];
-    for (const id of ids) { const p = this.pseudoBox(id); if (p) patches.push(this.remove('pseudo_boxes', p)); }
-    this.commit('Delete pseudo-boxes', patches);
+    const recs = new Set<AnyRecord>();
+    for (const id of ids) { const p = this.pseudoBox(id); if (p) recs.add(p); }
+    const patch = this.removeMany('pseudo_boxes', recs);
+    this.commit('Delete pseudo-boxes', patch ? [patch] : []);
   }
 
   /**
@@ -205,8 +235,9 @@ export class DatasetDocument {
     for (const t of TABLES) {
       const next = draft[t] as AnyRecord[];
       const nextIds = new Set(next.map((r) => r.id));
-      const gone = (this.data[t] as AnyRecord[]).filter((r) => !nextIds.has(r.id));
-      for (let i = gone.length - 1; i >= 0; i--) patches.push(this.remove(t, gone[i]!));
+      const gone = new Set((this.data[t] as AnyRecord[]).filter((r) => !nextIds.has(r.id)));
+      const removal = this.removeMany(t, gone);
+      if (removal) patches.push(removal);
       for (const r of next) {
         const old = this.byId[t].get(r.id);
         if (!old) patches.push(this.insert(t, r));
@@ -291,6 +322,20 @@ export class DatasetDocument {
    */
   reload(): void {
     const { data, fp, problems } = readDataset(this.file);
+    this.replaceAll(data, fp, problems);
+  }
+
+  /**
+   * `reload` without blocking the event loop for long (the extension host): the file is read asynchronously
+   * and parsed in slices (parseDatasetTextSliced). `problems` is left empty: run validation elsewhere (a
+   * worker) when they are wanted.
+   */
+  async reloadAsync(opts: SliceOptions = {}): Promise<void> {
+    const { data, fp } = await readDatasetAsync(this.file, opts);
+    this.replaceAll(data, fp, []);
+  }
+
+  private replaceAll(data: DatasetFile, fp: DiskFingerprint, problems: DatasetProblem[]): void {
     this.data = data;
     this.fingerprint = fp;
     this.problems = problems;
@@ -298,7 +343,7 @@ export class DatasetDocument {
     this.savedSeq = 0; this.seq++;
     this.reindex();
     this.version++;
-    const c: DatasetChange = { version: this.version, cause: 'reload', label: 'Reload', imageIds: this.data.images.map((i) => i.id) };
+    const c: DatasetChange = { version: this.version, cause: 'reload', label: 'Reload', imageIds: this.data.images.map((i) => i.id), meta: true };
     for (const l of this.listeners) l(c);
   }
 
@@ -343,6 +388,11 @@ export class DatasetDocument {
   private topSeq(): number { return this.undoStack.at(-1)?.seq ?? 0; }
 
   private reindex(): void {
+    for (const t of TABLES) this.positions[t] = undefined;
+    for (const t of ['annotations', 'pseudo_boxes'] as const) {
+      const m = this.byImage[t]; m.clear();
+      for (const r of this.data[t] as (Annotation | PseudoBox)[]) if (r && typeof r.id === 'number') addTo(m, r.image_id, r);
+    }
     for (const t of ['images', 'annotations', 'pseudo_boxes', 'categories'] as const) {
       const m = this.byId[t]; m.clear();
       let max = 0;
@@ -372,14 +422,37 @@ export class DatasetDocument {
     return p;
   }
   private replace(table: Table, before: AnyRecord, after: AnyRecord): Patch {
-    const p: Patch & { table: Table } = { table, id: before.id, index: (this.data[table] as AnyRecord[]).indexOf(before), before, after };
+    const p: RecordPatch = { table, id: before.id, index: this.indexOf(table, before), before, after };
     this.applyPatch(p, false);
     return p;
   }
   private remove(table: Table, before: AnyRecord): Patch {
-    const p: Patch & { table: Table } = { table, id: before.id, index: (this.data[table] as AnyRecord[]).indexOf(before), before };
+    const p: RecordPatch = { table, id: before.id, index: this.indexOf(table, before), before };
     this.applyPatch(p, false);
     return p;
+  }
+  /** One patch deleting every record of `recs` from `table` in a single pass; undefined when there is none. */
+  private removeMany(table: Table, recs: Set<AnyRecord>): Patch | undefined {
+    if (recs.size === 0) return undefined;
+    if (recs.size === 1) return this.remove(table, recs.values().next().value!);
+    const removed: RemoveManyPatch['removed'] = [];
+    (this.data[table] as AnyRecord[]).forEach((r, index) => { if (recs.has(r)) removed.push({ index, rec: r }); });
+    const p: RemoveManyPatch = { table, removed };
+    this.applyPatch(p, false);
+    return p;
+  }
+
+  /** Index of a record in its table: from the position map (rebuilt once after a shift), O(1) amortized. */
+  private indexOf(table: Table, rec: AnyRecord): number {
+    const arr = this.data[table] as AnyRecord[];
+    let m = this.positions[table];
+    if (!m) {
+      m = new Map();
+      for (let i = 0; i < arr.length; i++) { const r = arr[i]; if (r && !m.has(r.id)) m.set(r.id, i); }
+      this.positions[table] = m;
+    }
+    const i = m.get(rec.id);
+    return i !== undefined && arr[i] === rec ? i : arr.indexOf(rec); // a duplicate id (validate reports it) falls back to a scan
   }
 
   private applyPatches(patches: Patch[], inverse: boolean): void {
@@ -389,23 +462,59 @@ export class DatasetDocument {
 
   private applyPatch(p: Patch, inverse: boolean): void {
     if (p.table === 'info') { this.data.info = inverse ? p.before : p.after; return; }
-    const arr = this.data[p.table] as AnyRecord[];
+    const table = p.table;
+    const arr = this.data[table] as AnyRecord[];
+    const map = this.byId[table];
+    const perImage = table === 'annotations' || table === 'pseudo_boxes' ? this.byImage[table] : undefined;
+    if ('removed' in p) {
+      if (!inverse) {
+        // Delete in one compaction pass.
+        const drop = new Set(p.removed.map((x) => x.rec));
+        let w = 0;
+        for (let r = 0; r < arr.length; r++) { const rec = arr[r]!; if (!drop.has(rec)) arr[w++] = rec; }
+        arr.length = w;
+        for (const { rec } of p.removed) { if (map.get(rec.id) === rec) map.delete(rec.id); if (perImage) removeFrom(perImage, (rec as Annotation).image_id, rec); }
+      } else {
+        // Undo: merge back from the end, each record at its old index (byte-identical file after undo).
+        const k = p.removed.length;
+        let src = arr.length - 1; let dst = arr.length + k - 1; let r = k - 1;
+        arr.length += k;
+        while (r >= 0) {
+          const x = p.removed[r]!;
+          if (dst === x.index) { arr[dst--] = x.rec; r--; } else arr[dst--] = arr[src--]!;
+        }
+        for (const { rec } of p.removed) {
+          if (!map.has(rec.id)) map.set(rec.id, rec);
+          if (perImage) addTo(perImage, (rec as Annotation).image_id, rec);
+          if (rec.id >= this.nextId[table]) this.nextId[table] = rec.id + 1;
+        }
+      }
+      this.positions[table] = undefined;
+      return;
+    }
     const from = inverse ? p.after : p.before;
     const to = inverse ? p.before : p.after;
-    const map = this.byId[p.table];
+    const pos = this.positions[table];
     if (from && to) {
-      const i = arr[p.index] === from ? p.index : arr.indexOf(from);
+      const i = arr[p.index] === from ? p.index : this.indexOf(table, from);
       arr[i] = to;
       map.set(to.id, to);
+      pos?.set(to.id, i);
+      if (perImage) { removeFrom(perImage, (from as Annotation).image_id, from); addTo(perImage, (to as Annotation).image_id, to); }
     } else if (to) {
       // Insert (or undo of a delete): back at its old position, so undo restores the file byte for byte.
-      if (p.index >= arr.length) arr.push(to); else arr.splice(p.index, 0, to);
+      if (p.index >= arr.length) { arr.push(to); pos?.set(to.id, arr.length - 1); } else { arr.splice(p.index, 0, to); this.positions[table] = undefined; }
       map.set(to.id, to);
-      if (to.id >= this.nextId[p.table]) this.nextId[p.table] = to.id + 1;
+      if (perImage) addTo(perImage, (to as Annotation).image_id, to);
+      if (to.id >= this.nextId[table]) this.nextId[table] = to.id + 1;
     } else if (from) {
-      const i = arr[p.index] === from ? p.index : arr.indexOf(from);
-      if (i >= 0) arr.splice(i, 1);
+      const i = arr[p.index] === from ? p.index : this.indexOf(table, from);
+      if (i >= 0) {
+        arr.splice(i, 1);
+        if (i === arr.length) pos?.delete(from.id); else this.positions[table] = undefined;
+      }
       map.delete(from.id);
+      if (perImage) removeFrom(perImage, (from as Annotation).image_id, from);
     }
   }
 
@@ -428,15 +537,39 @@ export class DatasetDocument {
     this.version++;
     if (this.listeners.size === 0) return;
     const ids = new Set<number>();
+    let meta = false;
+    const touch = (table: Table, r: AnyRecord) => {
+      if (table === 'images') ids.add(r.id);
+      else if (table === 'categories') meta = true;
+      else ids.add((r as Annotation).image_id);
+    };
     for (const p of s.patches) {
-      if (p.table === 'info') continue;
-      const r = (p.after ?? p.before) as AnyRecord;
-      if (p.table === 'images') ids.add(r.id);
-      else if (p.table !== 'categories') ids.add((r as Annotation).image_id);
+      if (p.table === 'info') { meta = true; continue; }
+      if ('removed' in p) { for (const x of p.removed) touch(p.table, x.rec); continue; }
+      // A replace that moved a record to another image touches both.
+      if (p.before) touch(p.table, p.before);
+      if (p.after) touch(p.table, p.after);
     }
-    const c: DatasetChange = { version: this.version, cause, label: s.label, imageIds: [...ids] };
+    const c: DatasetChange = { version: this.version, cause, label: s.label, imageIds: [...ids], ...(meta ? { meta } : {}) };
     for (const l of this.listeners) l(c);
   }
+}
+
+function addTo(m: Map<number, Set<AnyRecord>>, imageId: number, r: AnyRecord): void {
+  let set = m.get(imageId);
+  if (!set) m.set(imageId, set = new Set());
+  set.add(r);
+}
+
+function removeFrom(m: Map<number, Set<AnyRecord>>, imageId: number, r: AnyRecord): void {
+  const set = m.get(imageId);
+  if (!set) return;
+  set.delete(r);
+  if (set.size === 0) m.delete(imageId);
+}
+
+function sortedById(set: Set<AnyRecord> | undefined): AnyRecord[] {
+  return set ? [...set].sort((a, b) => a.id - b.id) : [];
 }
 
 function checkBox(b: CocoBox): void {
@@ -460,6 +593,35 @@ function removeStaleTemps(file: string): void {
     try { process.kill(pid, 0); } catch (e) { alive = (e as NodeJS.ErrnoException).code === 'EPERM'; }
     if (!alive) try { unlinkSync(join(dirname(file), n)); } catch { /* raced with someone else */ }
   }
+}
+
+async function removeStaleTempsAsync(file: string): Promise<void> {
+  const prefix = `.${basename(file)}.`;
+  let names: string[] = [];
+  try { names = await fsp.readdir(dirname(file)); } catch { return; }
+  for (const n of names) {
+    if (!n.startsWith(prefix) || !n.endsWith('.tmp')) continue;
+    const pid = Number(n.slice(prefix.length).split('.')[0]);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    let alive = true;
+    try { process.kill(pid, 0); } catch (e) { alive = (e as NodeJS.ErrnoException).code === 'EPERM'; }
+    if (!alive) await fsp.unlink(join(dirname(file), n)).catch(() => undefined);
+  }
+}
+
+async function readDatasetAsync(file: string, opts: SliceOptions): Promise<{ data: DatasetFile; fp: DiskFingerprint }> {
+  let buf: Buffer;
+  let st;
+  try { [buf, st] = await Promise.all([fsp.readFile(file), fsp.stat(file)]); } catch (e) { throw new DatasetError('io', `cannot read dataset: ${(e as Error).message}`, file); }
+  // Hash in 1 MiB slices, yielding between them (a 30 MB file would otherwise be one long stall).
+  const hash = createHash('sha256');
+  for (let i = 0; i < buf.length; i += 1 << 20) {
+    hash.update(buf.subarray(i, Math.min(buf.length, i + (1 << 20))));
+    if (i + (1 << 20) < buf.length) await new Promise<void>((r) => setImmediate(r));
+  }
+  const text = buf.toString('utf8');
+  const data = checkDatasetShape(await parseDatasetTextSliced(text, file, opts), file);
+  return { data, fp: { mtimeMs: st.mtimeMs, size: st.size, sha256: hash.digest('hex') } };
 }
 
 function readDataset(file: string): { data: DatasetFile; fp: DiskFingerprint; problems: DatasetProblem[] } {

@@ -5,6 +5,11 @@ import type { Annotation, DatasetFile } from './schema';
  * consensus boxes (`reader: "consensus"`), those plus any reader-less annotations; otherwise all of them.
  * Readers' own boxes stay in the file (fusion is reversible) but are not used twice.
  */
+/** The same rule for one image's annotations. */
+export function effectiveAnnotations(anns: readonly Annotation[]): Annotation[] {
+  return anns.some((a) => a.reader === 'consensus') ? anns.filter((a) => a.reader === 'consensus' || a.reader === undefined) : anns.slice();
+}
+
 export function effectiveAnnotationsByImage(d: DatasetFile): Map<number, Annotation[]> {
   const all = new Map<number, Annotation[]>();
   const fused = new Set<number>();

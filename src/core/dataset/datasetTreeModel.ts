@@ -1,5 +1,5 @@
-import { effectiveAnnotationsByImage } from './datasetQueries';
-import type { DatasetFile, LabelLevel, ReviewState, SplitName } from './schema';
+import { effectiveAnnotationsByImage, effectiveAnnotations } from './datasetQueries';
+import type { Annotation, DatasetFile, ImageRecord, LabelLevel, PseudoBox, ReviewState, SplitName } from './schema';
 import { SPLIT_NAMES } from './schema';
 
 /**
@@ -21,6 +21,10 @@ import { SPLIT_NAMES } from './schema';
  * Node ids encode their path ("s:train/g:boxes/b:0-500/i:42"), so `parentOf` (for TreeView.reveal) is
  * string work and `getNode` rebuilds any node from its id. Ids depend on the filter (bucket ranges move),
  * so refresh the whole tree when the filter changes.
+ *
+ * Edits do not rebuild the index: `update(data, imageIds)` re-reads only the touched images, moves them
+ * between the split/group lists they left or joined, drops only the caches those lists feed, and says which
+ * node ids changed, so the view refreshes those nodes and not the whole tree (see DatasetChange).
  */
 
 export type TreeNodeType = 'dataset' | 'split' | 'group' | 'bucket' | 'image';
@@ -31,6 +35,20 @@ const GROUP_LABEL: Record<GroupKey, string> = {
   pending: 'Pseudo-boxes: pending', accepted: 'Pseudo-boxes: accepted', edited: 'Pseudo-boxes: edited', rejected: 'Pseudo-boxes: rejected',
 };
 const PSEUDO_GROUPS = new Set<GroupKey>(['pending', 'accepted', 'edited', 'rejected']);
+
+/** What `update` changed, for a view that refreshes only those nodes. */
+export interface TreeUpdate {
+  /** The index was rebuilt (many images, added/removed/renamed images): refresh the dataset node's whole subtree. */
+  rebuilt: boolean;
+  /**
+   * Node ids whose label, description or children changed: images in place, their bucket/group/split/dataset
+   * ancestors, and groups whose membership changed (their buckets shift).
+   */
+  nodeIds: string[];
+}
+
+/** The records of one image, for `update` (the document's per-image index, so an edit costs O(that image)). */
+export type ImageRecordsLookup = (imageId: number) => { image: ImageRecord | undefined; annotations: Annotation[]; pseudoBoxes: PseudoBox[] };
 
 /**
  * Icon kinds: 'dataset', 'split', 'group-<key>', 'bucket', and for images 'image-boxes', 'image-negative'
@@ -111,52 +129,133 @@ export class DatasetTreeModel {
     this.rebuild(data);
   }
 
-  /** Re-index after the dataset changed (cheap: tens of ms for 26k images). Keeps the filter. */
+  /** Re-index after the dataset changed (tens of ms for 26k images). Keeps the filter. */
   rebuild(data: DatasetFile): void {
-    this.name = data.info?.name || 'dataset';
-    this.catName = new Map(data.categories.map((c) => [c.id, c.name]));
+    for (const _ of this.rebuildSteps(data)) { /* run to the end */ }
+  }
+
+  /**
+   * `rebuild` for the extension host: the same work, yielding to the event loop whenever a slice took more
+   * than `budgetMs`, so indexing a 26,684-image dataset never stalls the host for the whole build. The old
+   * index stays in use until the new one is complete.
+   */
+  async rebuildAsync(data: DatasetFile, o: { budgetMs?: number; yieldNow?: () => Promise<void> } = {}): Promise<void> {
+    const budget = o.budgetMs ?? 8;
+    const yieldNow = o.yieldNow ?? (() => new Promise<void>((r) => setImmediate(r)));
+    let t0 = performance.now();
+    for (const _ of this.rebuildSteps(data)) {
+      if (performance.now() - t0 > budget) { await yieldNow(); t0 = performance.now(); }
+    }
+  }
+
+  /** The rebuild, as steps (a yield every 2,000 records): everything goes into locals and is swapped in at the end. */
+  private *rebuildSteps(data: DatasetFile): Generator<void> {
+    const name = data.info?.name || 'dataset';
+    const catName = new Map(data.categories.map((c) => [c.id, c.name]));
     const eff = effectiveAnnotationsByImage(data);
-    const pseudoByImage = new Map<number, DatasetFile['pseudo_boxes']>();
+    yield;
+    const pseudoByImage = new Map<number, PseudoBox[]>();
     for (const p of data.pseudo_boxes) {
       let l = pseudoByImage.get(p.image_id);
       if (!l) pseudoByImage.set(p.image_id, l = []);
       l.push(p);
     }
+    yield;
     const seen = new Set<number>();
     const imgs: ImgInfo[] = [];
+    let k = 0;
     for (const im of data.images) {
       if (seen.has(im.id)) continue; // duplicate ids: first wins (validate reports it)
       seen.add(im.id);
-      const info: ImgInfo = { id: im.id, name: im.file_name, lower: im.file_name.toLowerCase(), split: im.split, level: im.label_level, boxes: 0, points: 0, cls: new Map(), pseudo: {} };
-      for (const a of eff.get(im.id) ?? []) {
-        let c = info.cls.get(a.category_id);
-        if (!c) info.cls.set(a.category_id, c = [0, 0, 0]);
-        if (a.bbox && im.label_level !== 'points') { info.boxes++; c[0]++; } else { info.points++; c[1]++; }
-      }
-      for (const p of pseudoByImage.get(im.id) ?? []) {
-        info.pseudo[p.review] = (info.pseudo[p.review] ?? 0) + 1;
-        let c = info.cls.get(p.category_id);
-        if (!c) info.cls.set(p.category_id, c = [0, 0, 0]);
-        c[2]++;
-      }
-      imgs.push(info);
+      imgs.push(imageInfo(im, eff.get(im.id) ?? [], pseudoByImage.get(im.id) ?? []));
+      if (++k % 2000 === 0) yield;
     }
     // File-name order: plain code-unit comparison (stable and 10x faster than localeCompare on 26k names).
-    imgs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id - b.id));
-    this.imgs = imgs;
-    this.allList = undefined;
-    this.byId = new Map(imgs.map((im, i) => [im.id, i]));
-    this.splitLists = new Map();
-    this.groupLists = new Map();
+    imgs.sort(byName);
+    yield;
+    const byId = new Map<number, number>();
+    const splitLists = new Map<SplitName, number[]>();
+    const groupLists = new Map<string, number[]>();
     for (let i = 0; i < imgs.length; i++) {
       const im = imgs[i]!;
-      push(this.splitLists, im.split, i);
-      push(this.groupLists, `${im.split}/${im.level}`, i);
-      for (const r of Object.keys(im.pseudo)) push(this.groupLists, `${im.split}/${r}`, i);
+      byId.set(im.id, i);
+      push(splitLists, im.split, i);
+      for (const g of groupsOf(im)) push(groupLists, `${im.split}/${g}`, i);
+      if (i % 4000 === 3999) yield;
     }
+    this.name = name;
+    this.catName = catName;
+    this.imgs = imgs;
+    this.allList = undefined;
+    this.byId = byId;
+    this.splitLists = splitLists;
+    this.groupLists = groupLists;
     this.filtered.clear();
     this.positions.clear();
     this.totalsCache.clear();
+  }
+
+  /**
+   * Brings the index up to date after an edit that touched `imageIds`, re-reading only those images
+   * (through `lookup`, the document's per-image index; without it they are searched in `data`). Falls back
+   * to a rebuild when images were added, removed or renamed, or when the edit touched many images.
+   */
+  update(data: DatasetFile, imageIds: readonly number[], lookup?: ImageRecordsLookup): TreeUpdate {
+    this.name = data.info?.name || 'dataset';
+    this.catName = new Map(data.categories.map((c) => [c.id, c.name]));
+    if (imageIds.length === 0) return { rebuilt: false, nodeIds: [ROOT] };
+    const get: ImageRecordsLookup = lookup ?? ((id) => ({
+      image: data.images.find((im) => im.id === id),
+      annotations: data.annotations.filter((a) => a.image_id === id),
+      pseudoBoxes: data.pseudo_boxes.filter((p) => p.image_id === id),
+    }));
+    const fresh: { i: number; info: ImgInfo }[] = [];
+    if (imageIds.length <= Math.max(64, this.imgs.length / 8) && data.images.length === this.imgs.length) {
+      for (const id of imageIds) {
+        const i = this.byId.get(id);
+        const r = get(id);
+        if (i === undefined || !r.image || r.image.file_name !== this.imgs[i]!.name) { fresh.length = 0; break; }
+        fresh.push({ i, info: imageInfo(r.image, effectiveAnnotations(r.annotations), r.pseudoBoxes) });
+      }
+    }
+    if (fresh.length !== imageIds.length) {
+      this.rebuild(data);
+      return { rebuilt: true, nodeIds: [ROOT] };
+    }
+    const nodeIds = new Set<string>([ROOT]);
+    const lists = new Set<string>(['*']);
+    const filtering = !!(this.filter.categoryIds || this.filter.search);
+    const stays: { id: number; split: SplitName; groups: GroupKey[] }[] = [];
+    for (const { i, info } of fresh) {
+      const old = this.imgs[i]!;
+      const oldGroups = new Set(groupsOf(old)); const newGroups = new Set(groupsOf(info));
+      const moved = old.split !== info.split;
+      if (moved) { removeSorted(this.splitLists, old.split, i); insertSorted(this.splitLists, info.split, i); }
+      for (const g of oldGroups) {
+        lists.add(`${old.split}/${g}`);
+        if (moved || !newGroups.has(g)) { removeSorted(this.groupLists, `${old.split}/${g}`, i); nodeIds.add(groupId(old.split, g)); }
+      }
+      const staying: GroupKey[] = [];
+      for (const g of newGroups) {
+        lists.add(`${info.split}/${g}`);
+        if (moved || !oldGroups.has(g)) { insertSorted(this.groupLists, `${info.split}/${g}`, i); nodeIds.add(groupId(info.split, g)); }
+        // With a filter on, the edit may change which images match: the group's buckets may shift.
+        else if (filtering) nodeIds.add(groupId(info.split, g));
+        else staying.push(g);
+      }
+      lists.add(`split:${old.split}`); lists.add(`split:${info.split}`);
+      nodeIds.add(`${ROOT}/s:${old.split}`); nodeIds.add(`${ROOT}/s:${info.split}`);
+      this.imgs[i] = info;
+      if (staying.length) stays.push({ id: info.id, split: info.split, groups: staying });
+    }
+    for (const k of lists) { this.totalsCache.delete(k); this.filtered.delete(k); this.positions.delete(k); }
+    // The image's own rows in the groups it stayed in, and their buckets: the same ids as before the edit.
+    for (const st of stays) {
+      for (const g of st.groups) {
+        for (let id = this.findImage(st.id, g); id && id !== ROOT; id = this.parentOf(id)) nodeIds.add(id);
+      }
+    }
+    return { rebuilt: false, nodeIds: [...nodeIds] };
   }
 
   setFilter(f: TreeFilter): void {
@@ -403,6 +502,48 @@ function parseId(id: string): ParsedId | undefined {
     else return undefined;
   }
   return r;
+}
+
+function imageInfo(im: ImageRecord, anns: readonly Annotation[], pseudo: readonly PseudoBox[]): ImgInfo {
+  const info: ImgInfo = { id: im.id, name: im.file_name, lower: im.file_name.toLowerCase(), split: im.split, level: im.label_level, boxes: 0, points: 0, cls: new Map(), pseudo: {} };
+  for (const a of anns) {
+    let c = info.cls.get(a.category_id);
+    if (!c) info.cls.set(a.category_id, c = [0, 0, 0]);
+    if (a.bbox && im.label_level !== 'points') { info.boxes++; c[0]++; } else { info.points++; c[1]++; }
+  }
+  for (const p of pseudo) {
+    info.pseudo[p.review] = (info.pseudo[p.review] ?? 0) + 1;
+    let c = info.cls.get(p.category_id);
+    if (!c) info.cls.set(p.category_id, c = [0, 0, 0]);
+    c[2]++;
+  }
+  return info;
+}
+
+const byName = (a: ImgInfo, b: ImgInfo) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id - b.id);
+
+/** The groups an image is listed in: its label level, and each review state it has pseudo-boxes in. */
+function groupsOf(im: ImgInfo): GroupKey[] {
+  return [im.level as GroupKey, ...(Object.keys(im.pseudo) as GroupKey[])];
+}
+
+const groupId = (s: SplitName, g: GroupKey) => `${ROOT}/s:${s}/g:${g}`;
+
+/** Lists hold image indices ascending (= file-name order): binary search keeps them so. */
+function insertSorted<K>(m: Map<K, number[]>, k: K, v: number): void {
+  const l = m.get(k);
+  if (!l) { m.set(k, [v]); return; }
+  let lo = 0; let hi = l.length;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (l[mid]! < v) lo = mid + 1; else hi = mid; }
+  if (l[lo] !== v) l.splice(lo, 0, v);
+}
+
+function removeSorted<K>(m: Map<K, number[]>, k: K, v: number): void {
+  const l = m.get(k);
+  if (!l) return;
+  let lo = 0; let hi = l.length;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (l[mid]! < v) lo = mid + 1; else hi = mid; }
+  if (l[lo] === v) l.splice(lo, 1);
 }
 
 function push<K>(m: Map<K, number[]>, k: K, v: number): void {

@@ -99,3 +99,72 @@ test('tree: class filter and file-name search narrow every level and its counts;
   m.setMissing([d.images[0]!.id]);
   assert.equal(m.getNode(m.findImage(d.images[0]!.id)!)!.kind, 'image-missing');
 });
+
+/** Every node the tree can show, as text: id, label, description, count, kind and class counts. */
+function dump(m: DatasetTreeModel): string[] {
+  const out: string[] = [];
+  const walk = (id?: string) => {
+    for (const n of m.getChildren(id)) {
+      out.push(`${n.id}|${n.label}|${n.description}|${n.count}|${n.kind}|${JSON.stringify(n.classCounts)}`);
+      if (n.collapsible !== 'none') walk(n.id);
+    }
+  };
+  walk();
+  return out;
+}
+
+test('tree: incremental update after edits gives exactly the tree a rebuild gives, and names the nodes that changed', async () => {
+  const { DatasetDocument } = await import('../../../src/core/dataset/DatasetDocument');
+  for (const filter of [{}, { categoryIds: [2] }, { search: '00' }]) {
+    const doc = DatasetDocument.create('/tmp/none.pointbox.json', data());
+    const m = new DatasetTreeModel(doc.data, { pageSize: 50 });
+    m.setFilter(filter);
+    dump(m); // fill the caches, as a view would
+    const lookup = (id: number) => ({ image: doc.image(id), annotations: doc.annotationsOf(id), pseudoBoxes: doc.pseudoBoxesOf(id) });
+    const updates: ReturnType<DatasetTreeModel['update']>[] = [];
+    doc.onDidChange((c) => updates.push(m.update(doc.data, c.imageIds, lookup)));
+    let seed = 7;
+    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+    for (let step = 0; step < 60; step++) {
+      const im = doc.data.images[rnd(doc.data.images.length)]!;
+      switch (rnd(6)) {
+        case 0: doc.addPoint(im.id, 1 + rnd(2), [rnd(90), rnd(90)]); break;
+        case 1: doc.addBox(im.id, 1 + rnd(2), [1, 1, 5, 5]); break;
+        case 2: doc.setImage(im.id, { split: (['train', 'val', 'test'] as const)[rnd(3)]!, label_level: (['boxes', 'points', 'unlabeled'] as const)[rnd(3)]! }); break;
+        case 3: doc.addPseudoBoxes([{ image_id: im.id, category_id: 1 + rnd(2), bbox: [1, 1, 3, 3], provenance: { model_id: 'm', time: 't' }, review: 'pending' }]); break;
+        case 4: { const p = doc.data.pseudo_boxes[rnd(doc.data.pseudo_boxes.length)]; if (p) doc.setReview([p.id], (['accepted', 'rejected'] as const)[rnd(2)]!); break; }
+        default: doc.undo();
+      }
+      dump(m); // the view reads between edits
+      const fresh = new DatasetTreeModel(doc.data, { pageSize: 50 });
+      fresh.setFilter(filter);
+      assert.deepEqual(dump(m), dump(fresh), `step ${step} with filter ${JSON.stringify(filter)}`);
+    }
+    assert.ok(updates.some((u) => !u.rebuilt), 'edits are applied incrementally');
+  }
+});
+
+test('tree: a point added to an image that stays in its groups refreshes that image row, its bucket, group, split and dataset only', () => {
+  const d = data();
+  const m = new DatasetTreeModel(d, { pageSize: 500 });
+  const target = d.images[600]!; // a train points image, inside a bucket of 'Points only'
+  const id = m.findImage(target.id)!;
+  assert.match(id, /\/b:\d+-\d+\/i:/);
+  d.annotations.push({ id: 99_999, image_id: target.id, category_id: 1, point: [1, 1] });
+  const u = m.update(d, [target.id]);
+  assert.equal(u.rebuilt, false);
+  const expected = [id];
+  for (let p = m.parentOf(id); p; p = m.parentOf(p)) expected.push(p);
+  assert.deepEqual(u.nodeIds.slice().sort(), expected.sort());
+  assert.match(m.getNode(id)!.description, /^2 points$/);
+});
+
+test('tree: rebuildAsync yields while indexing and ends with the same tree as rebuild', async () => {
+  const m = new DatasetTreeModel(emptyDataset('x'), { pageSize: 50 });
+  let yields = 0;
+  const big = data();
+  for (let i = 0; i < 6; i++) big.images.push(...big.images.slice(0, 1234).map((im, k) => ({ ...im, id: 10_000 * (i + 1) + k, file_name: `${i}/${im.file_name}` })));
+  await m.rebuildAsync(big, { budgetMs: 0, yieldNow: async () => { yields++; } });
+  assert.ok(yields > 3, `yielded ${yields} times`);
+  assert.deepEqual(dump(m), dump(new DatasetTreeModel(big, { pageSize: 50 })));
+});
