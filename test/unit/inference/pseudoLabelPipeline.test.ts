@@ -11,6 +11,8 @@ import { PointBoxModel } from '../../../src/core/inference/PointBoxModel';
 import { PriorBoxPredictor } from '../../../src/core/inference/PriorBoxPredictor';
 import { InferenceError } from '../../../src/core/inference/InferenceError';
 import { applyPseudoBoxes, collectJobs, mapClasses, runPointToBox } from '../../../src/core/inference/pseudoLabelPipeline';
+import { parsePriorTable } from '../../../src/core/inference/priorTable';
+import { evaluatePointToBox } from '../../../src/core/inference/evaluatePointToBox';
 import { onnxFixtures } from './onnxFixtures';
 
 const fx = onnxFixtures();
@@ -155,4 +157,82 @@ test('prior box: per-class median size of the train boxes, centred and clamped; 
   // Class b has 1 box (< 3): the all-class median of the train boxes, 15 x 25, clamped at the border.
   assert.deepEqual(p.predict(4, 2, 2, 98, 100, 100), [0, 85.5, 9.5, 100]);
   assert.deepEqual(p.report.fewBoxClasses, [{ name: 'b', boxes: 1, fallback: 'global' }]);
+});
+
+test('classes the model does not know get the prior box, marked as a fallback in the result and the provenance', { skip }, async () => {
+  const { dir, file, data } = makeDataset();
+  // A points image whose only point is Hernia, and whose file is not on disk: the prior needs no pixels.
+  data.images.push({ id: 9, file_name: 'img9-missing.png', width: 200, height: 100, split: 'train', label_level: 'points' });
+  data.annotations.push({ id: 100, image_id: 9, category_id: 4, point: [100, 50] });
+  const doc = DatasetDocument.create(file, data);
+  const table = parsePriorTable('class,width,height,unit\nHernia,0.25,0.5,frac\n', '/tables/hernia.csv');
+  const fallbackPrior = PriorBoxPredictor.fromDataset(doc.data, { table });
+  const model = await PointBoxModel.load(join(fx.dir!, 'good.onnx'), { device: 'cpu' });
+  try {
+    const r = await runPointToBox(dir, doc.data.categories, collectJobs(doc.data), model, { batchSize: 2, fallbackPrior });
+    assert.deepEqual(r.skippedClasses, []);
+    assert.deepEqual(r.priorFallbackClasses, [{ name: 'Hernia', points: 2, priorSource: 'table /tables/hernia.csv' }]);
+    // Image 3 (128 x 128): 0.25 x 0.5 of 128 = 32 x 64 around the click (10, 10), clamped.
+    const h3 = r.predictions.find((p) => p.annotationId === 5)!;
+    assert.deepEqual(h3.box, [0, 0, 26, 42]);
+    assert.equal(h3.priorFallback, true);
+    assert.equal(h3.score, 0);
+    // Image 9 (200 x 100) completes without decoding its (missing) file: 0.25 x 0.5 of its longer side 200 = 50 x 100.
+    assert.ok(r.completedImageIds.includes(9));
+    assert.ok(!r.failed.some((f) => f.imageId === 9));
+    assert.deepEqual(r.predictions.find((p) => p.annotationId === 100)!.box, [75, 0, 125, 100]);
+    // Model boxes are unchanged by the fallback.
+    assert.deepEqual(r.predictions.find((p) => p.annotationId === 1)!.box.map((v) => Math.round(v * 1000) / 1000), [90, 40, 110, 60]);
+    assert.ok(!r.predictions.find((p) => p.annotationId === 1)!.priorFallback);
+    applyPseudoBoxes(doc, r, { modelId: 'good.onnx', sha256: model.info.sha256, executionProvider: 'cpu' });
+    const pb = doc.data.pseudo_boxes.find((p) => p.annotation_id === 5)!;
+    assert.equal(pb.provenance.model_id, 'prior');
+    assert.deepEqual({ ...pb.provenance.prior_fallback }, { model_id: 'good.onnx', model_sha256: model.info.sha256, prior_source: 'table /tables/hernia.csv', reason: 'class unknown to good.onnx' });
+    assert.equal(doc.data.pseudo_boxes.find((p) => p.annotation_id === 1)!.provenance.model_id, 'good.onnx');
+
+    // Without a table, the dataset's prior (leave-one-image-out over the box images) knows no Hernia box:
+    // the points are skipped with that reason.
+    const noHernia = PriorBoxPredictor.fromDataset(doc.data);
+    const r2 = await runPointToBox(dir, doc.data.categories, collectJobs(doc.data), model, { batchSize: 4, fallbackPrior: noHernia });
+    assert.deepEqual(r2.priorFallbackClasses, []);
+    assert.deepEqual(r2.skippedClasses.map((k) => [k.name, k.points]), [['Hernia', 2]]);
+    assert.match(r2.skippedClasses[0]!.reason, /prior \(leave-one-image-out\) has no box of this class either/);
+  } finally {
+    await model.dispose();
+  }
+});
+
+test('evaluation: an unknown class is scored with prior boxes, named in the JSON, and left out of the calibration', { skip }, async () => {
+  const { dir, file, data } = makeDataset();
+  // Box-level images with a Hernia box each (model classes: Nodule, Mass, Effusion).
+  for (const [id, x] of [[10, 10], [11, 30]] as const) {
+    data.images.push({ id, file_name: `img${id - 3}.png`, width: 120, height: 120, split: 'val', label_level: 'boxes' });
+    data.annotations.push({ id: 200 + id, image_id: id, category_id: 4, bbox: [x, 20, 40, 40] });
+  }
+  const doc = DatasetDocument.create(file, data);
+  const model = await PointBoxModel.load(join(fx.dir!, 'good.onnx'), { device: 'cpu' });
+  try {
+    const r = await evaluatePointToBox(doc.data, dir, model, { split: 'val', seeds: [0, 1, 2], bootstrap: 50, fallbackPrior: PriorBoxPredictor.fromDataset(doc.data) });
+    assert.deepEqual(r.clicks.seeds, [0, 1, 2]);
+    assert.equal(r.clicks.kind, 'uniform');
+    // 4 boxes (nodule, MASS, 2 x Hernia) x 3 seeds.
+    assert.equal(r.points, 12);
+    assert.equal(r.boxes, 4);
+    assert.deepEqual(r.priorFallbackClasses, [{ name: 'Hernia', points: 6, priorSource: 'leave-one-image-out' }]);
+    assert.equal(r.perClass.Hernia!.priorFallback, 6);
+    assert.equal(r.prior?.role, 'fallback');
+    // Each Hernia click is answered from the other images' boxes, never its own: Hernia has one box elsewhere
+    // (fewer than 5), so the all-class median of the other images, 40 x 40 (clamped at the left border).
+    assert.deepEqual(r.perClass.Hernia!.priorFrom, { global: 6 });
+    for (const p of r.predictions.filter((x) => x.className === 'Hernia')) {
+      assert.ok(Math.abs((p.box[2]! - p.box[0]!) - 40) < 1e-9 || p.box[0] === 0 || p.box[2] === 120);
+    }
+    assert.ok(r.calibrationNote === undefined || /prior-fallback/.test(r.calibrationNote) || /same score/.test(r.calibrationNote));
+    assert.deepEqual(new Set(r.predictions.map((p) => p.seed)), new Set([0, 1, 2]));
+    // Each replicate is its own query: three clicks per box, each at a different place.
+    const clicks = r.predictions.filter((p) => p.annotationId === 9).map((p) => p.point.join(','));
+    assert.equal(new Set(clicks).size, 3);
+  } finally {
+    await model.dispose();
+  }
 });
