@@ -1,8 +1,11 @@
 """PointBox PBC trainer: a compact Point DETR (point -> box) with PBC's multi-point (MPC) and symmetric
 (SC) consistency, an IoU-confidence head, ONNX export. See models/README.md."""
 
-__version__ = "0.1.0"
-CONTRACT_VERSION = "1"
+__version__ = "0.2.0"
+# "1": ltrb head (pointbox-pbc-v1). "2": residual head on a class-conditional prior box, carried in the
+# metadata as pointbox.box_prior (models/README.md). Same inputs and outputs.
+CONTRACT_VERSION = "2"
+CONTRACT_VERSIONS = ("1", "2")
 
 import os as _os
 

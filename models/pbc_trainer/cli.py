@@ -43,6 +43,33 @@ def _add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--point-feat", default=True, action=argparse.BooleanOptionalAction,
                    help="add the encoder feature under each point (GridSample) to its query content (default on; "
                         "--no-point-feat = PBC's plain Point DETR query; see models/README.md for the ablation)")
+    p.add_argument("--head", default="residual", choices=["residual", "ltrb"],
+                   help="residual (default): the box is a learned residual on a class-conditional prior box, so the "
+                        "untrained model is exactly the prior-box baseline; ltrb: v1's distances to the sides")
+    p.add_argument("--prior-table", default=None, help="class prior sizes, CSV class,width,height,unit=frac[,boxes,source] "
+                                                       "(models/priors/public-nih-rsna.csv) or box_prior JSON")
+    p.add_argument("--prior-only-classes", default="", help="comma-separated classes that always get the prior box")
+    p.add_argument("--min-prior-boxes", type=int, default=5, help="a class with fewer training boxes (and no table "
+                                                                  "row) keeps the prior box")
+    p.add_argument("--refit-prior", action="store_true", help="with --init: refit the prior size of classes with at "
+                                                              "least --min-prior-boxes training boxes")
+    p.add_argument("--init", default=None, help="fine-tune from a checkpoint .pt or a PointBox model .onnx (its "
+                                                "checkpoint beside it); same classes required")
+    p.add_argument("--real-films", default=None, help="folder of real chest films without boxes: synthetic lesions are "
+                                                      "rendered into them (see pbc_trainer/lesions.py)")
+    p.add_argument("--real-fraction", type=float, default=0.5, help="share of box-level samples drawn from the films")
+    p.add_argument("--lesion-tables", default=None, help="folder with the public NIH BBox_List_2017.csv / RSNA "
+                                                         "stage_2_train_labels.csv that size the synthetic lesions")
+    p.add_argument("--exclude-from", default=None, help="an evaluation folder (cxr-png layout) whose images and RSNA "
+                                                        "patients are left out of the lesion tables")
+    p.add_argument("--class-weights", default="Pneumonia:3", help="how often each class is drawn into a film, e.g. "
+                                                                  "Pneumonia:3,Nodule:1")
+    p.add_argument("--copy-paste", default=None, help="a PBC export whose box-level lesions are pasted into the films")
+    p.add_argument("--paste-p", type=float, default=0.5, help="probability that a film lesion is a pasted real crop")
+    p.add_argument("--film-cache", default=None, help="cache folder for the letterboxed films and lung fields")
+    p.add_argument("--max-films", type=int, default=None)
+    p.add_argument("--real-val", default=None, help="an export with real boxes, scored at every eval (5 seeds of "
+                                                    "uniform clicks, micro AP50 in metrics.jsonl)")
 
 
 def main(argv=None) -> int:
@@ -51,6 +78,10 @@ def main(argv=None) -> int:
         from .evidence import main as evidence_main
 
         return evidence_main(argv[1:])
+    if argv[:1] == ["kfold"]:
+        from .kfold import main as kfold_main
+
+        return kfold_main(argv[1:])
     if argv[:1] == ["real-eval"]:
         from .real_eval import main as real_main
 
@@ -59,6 +90,7 @@ def main(argv=None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("evidence", help="the evidence table (see pbc_trainer/evidence.py; own --help)", add_help=False)
     sub.add_parser("real-eval", help="shipped model vs prior-box on the real NIH/RSNA boxes (own --help)", add_help=False)
+    sub.add_parser("kfold", help="k-fold fine-tuning on the real boxed images (own --help)", add_help=False)
     _add_train(sub.add_parser("train", help="train a Point DETR teacher (PBC modes)"))
     e = sub.add_parser("export", help="export a checkpoint to ONNX with the PointBox contract")
     e.add_argument("--checkpoint", required=True)

@@ -73,6 +73,40 @@ def ap_at(preds: Sequence[dict], gts: Sequence[dict], num_classes: int, iou_thr:
     return {"ap50": float(np.mean(valid)) if valid else 0.0, "per_class": per_class}
 
 
+def ap_micro(preds: Sequence[dict], gts: Sequence[dict], iou_thr: float = 0.5) -> float:
+    """Box-weighted AP: every class's detections pooled and ranked by score (a detection still matches only
+    a GT of its own class in its own image), recall over all GT boxes. Unlike the class mean, a class with
+    one box weighs one box."""
+    n_gt = int(sum(len(g["boxes"]) for g in gts))
+    if n_gt == 0:
+        return 0.0
+    scores, tps = [], []
+    for p, g in zip(preds, gts):
+        order = np.argsort(-p["scores"], kind="stable")
+        used = np.zeros(len(g["boxes"]), bool)
+        ious = _iou_matrix(p["boxes"][order], g["boxes"])
+        for i, k in enumerate(order):
+            cand = np.where(~used & (g["labels"] == p["labels"][k]), ious[i], -1.0)
+            j = int(np.argmax(cand)) if len(cand) else -1
+            tp = j >= 0 and cand[j] >= iou_thr
+            if tp:
+                used[j] = True
+            scores.append(p["scores"][k])
+            tps.append(tp)
+    order = np.argsort(-np.asarray(scores), kind="stable")
+    tp = np.asarray(tps, np.float64)[order]
+    ctp = np.cumsum(tp)
+    rec = ctp / n_gt
+    prec = ctp / np.arange(1, len(tp) + 1)
+    for i in range(len(prec) - 2, -1, -1):
+        prec[i] = max(prec[i], prec[i + 1])
+    ap = 0.0
+    for r in np.linspace(0, 1, 101):
+        k = np.searchsorted(rec, r, side="left")
+        ap += prec[k] if k < len(prec) else 0.0
+    return float(ap / 101)
+
+
 def gts_of(records: Sequence[ImageRecord]) -> List[dict]:
     return [{"boxes": r.boxes, "labels": r.labels} for r in records]
 
@@ -116,6 +150,7 @@ def evaluate_model(model, records, num_classes, device="cpu") -> Dict:
         return {"ap50": None, "per_class": []}
     preds = predict(model, records, device=device)
     res = ap_at(preds, gts_of(records), num_classes)
+    res["ap50_micro"] = ap_micro(preds, gts_of(records))
     ious = [np.diag(_iou_matrix(p["boxes"], g["boxes"])) for p, g in zip(preds, gts_of(records))]
     allv = np.concatenate(ious) if ious else np.zeros(0)
     res["mean_iou"] = float(allv.mean()) if len(allv) else None

@@ -15,7 +15,7 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 import torch
 
-from . import CONTRACT_VERSION, __version__
+from . import __version__
 from .data import NORMALIZATION
 from .model import ModelConfig, PointDETR, count_flops, count_params
 
@@ -159,8 +159,9 @@ def export_onnx(checkpoint: str, out: str, reference_dir: Optional[str] = None, 
                   "mode": spec.get("mode"), "seed": spec.get("seed"), "epochs": spec.get("epochs"),
                   "data": ck.get("data", {}).get("files"), "val_ap50": ck.get("ap50"),
                   "versions": ck.get("versions"), "exported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    residual = cfg.head == "residual"
     props = {
-        "pointbox.contract_version": CONTRACT_VERSION,
+        "pointbox.contract_version": "2" if residual else "1",
         "pointbox.classes": json.dumps(ck["classes"]),
         "pointbox.category_ids": json.dumps(ck.get("category_ids", list(range(len(ck["classes"]))))),
         "pointbox.input_size": str(cfg.image_size),
@@ -172,6 +173,11 @@ def export_onnx(checkpoint: str, out: str, reference_dir: Optional[str] = None, 
                                       "trainer": f"pbc_trainer {__version__}"}),
         "pointbox.training": json.dumps(provenance),
     }
+    if residual:
+        from .priors import box_prior_from_config
+
+        bp = box_prior_from_config(cfg.to_dict(), ck["classes"], ck.get("box_prior_meta"))
+        props["pointbox.box_prior"] = bp.metadata()
     props.update(extra_meta or {})
     with open(tmp, "ab") as f:
         f.write(metadata_bytes(props))

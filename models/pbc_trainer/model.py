@@ -32,10 +32,22 @@ class ModelConfig:
     ffn: int = 256
     widths: Tuple[int, ...] = (24, 32, 64, 128)
     point_feat: bool = False  # add the encoder feature bilinearly sampled at the point to the query content
+    # 'ltrb': v1 head, sigmoid distances from the point to the four sides. 'residual': the head predicts a
+    # residual on a class-conditional prior box (box_prior), so a zero output is exactly the prior box.
+    head: str = "ltrb"
+    # residual head only: per class [w, h, dx, dy] (w, h in model-input units; dx, dy = the prior box's
+    # centre offset from the click in units of w, h), whether the class is learned (0 = always the prior
+    # box, e.g. a class with too few boxes to learn from), and the score given to a prior-only box.
+    box_prior: Optional[List[List[float]]] = None
+    prior_learned: Optional[List[float]] = None
+    prior_score: Optional[List[float]] = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["widths"] = list(self.widths)
+        if self.head == "ltrb":  # v1 checkpoints and configs stay byte-identical
+            for k in ("head", "box_prior", "prior_learned", "prior_score"):
+                d.pop(k)
         return d
 
     @staticmethod
@@ -168,9 +180,43 @@ class PointDETR(nn.Module):
         self.point_proj = nn.Linear(d, d) if cfg.point_feat else None
         self.box_head = MLP(d, d, 4)
         self.iou_head = MLP(d + 4, d // 2, 1)
-        # start with boxes of about 0.1 x 0.1 of the input around the point (sigmoid(-3) ~ 0.047 per side)
-        nn.init.zeros_(self.box_head.l2.weight)
-        nn.init.constant_(self.box_head.l2.bias, -3.0)
+        if cfg.head == "residual":
+            C = cfg.num_classes
+            prior = cfg.box_prior or [[0.1, 0.1, 0.0, 0.0]] * C
+            if len(prior) != C or any(len(p) != 4 for p in prior):
+                raise ValueError(f"box_prior must have {C} rows of [w, h, dx, dy]")
+            self.register_buffer("prior", torch.tensor(prior, dtype=torch.float32))
+            self.register_buffer("learned", torch.tensor(cfg.prior_learned or [1.0] * C, dtype=torch.float32))
+            self.register_buffer("prior_score", torch.tensor(cfg.prior_score or [0.5] * C, dtype=torch.float32))
+            # zero residual at the start: the untrained model is exactly the prior-box baseline
+            nn.init.zeros_(self.box_head.l2.weight)
+            nn.init.zeros_(self.box_head.l2.bias)
+        elif cfg.head == "ltrb":
+            # start with boxes of about 0.1 x 0.1 of the input around the point (sigmoid(-3) ~ 0.047 per side)
+            nn.init.zeros_(self.box_head.l2.weight)
+            nn.init.constant_(self.box_head.l2.bias, -3.0)
+        else:
+            raise ValueError(f"unknown head {cfg.head!r} (ltrb or residual)")
+
+    def _decode(self, t: torch.Tensor, px: torch.Tensor, py: torch.Tensor, labels: torch.Tensor):
+        """Head output [B,N,4] -> (box x1y1x2y2 [B,N,4], ltrb distances from the point [B,N,4])."""
+        if self.cfg.head == "ltrb":
+            ltrb = torch.sigmoid(t)
+            return torch.cat([px - ltrb[..., 0:1], py - ltrb[..., 1:2], px + ltrb[..., 2:3], py + ltrb[..., 3:4]], -1), ltrb
+        p = self.prior[labels]  # [B, N, 4]
+        t = t * self.learned[labels][..., None]  # prior-only classes: residual exactly 0
+        pw, ph = p[..., 0:1], p[..., 1:2]
+        cx = px + (p[..., 2:3] + t[..., 0:1]) * pw
+        cy = py + (p[..., 3:4] + t[..., 1:2]) * ph
+        w = pw * torch.exp(t[..., 2:3].clamp(-4.0, 4.0))
+        h = ph * torch.exp(t[..., 3:4].clamp(-4.0, 4.0))
+        # the click lies on the lesion: the box always contains it (a no-op for a centred prior box)
+        x1 = torch.minimum(cx - w / 2, px)
+        y1 = torch.minimum(cy - h / 2, py)
+        x2 = torch.maximum(cx + w / 2, px)
+        y2 = torch.maximum(cy + h / 2, py)
+        box = torch.cat([x1, y1, x2, y2], -1)
+        return box, torch.cat([px - x1, py - y1, x2 - px, y2 - py], -1)
 
     def forward(self, image: torch.Tensor, points: torch.Tensor, labels: torch.Tensor,
                 point_mask: torch.Tensor, all_layers: bool = False):
@@ -211,11 +257,13 @@ class PointDETR(nn.Module):
         for layer in self.decoder:
             t = layer(t, qpos, mem, mem_pos_k, self_bias)
             if all_layers or layer is self.decoder[-1]:
-                ltrb = torch.sigmoid(self.box_head(t))
-                layer_boxes.append(torch.cat([px - ltrb[..., 0:1], py - ltrb[..., 1:2],
-                                              px + ltrb[..., 2:3], py + ltrb[..., 3:4]], -1))
+                box, ltrb = self._decode(self.box_head(t), px, py, labels)
+                layer_boxes.append(box)
         raw = layer_boxes[-1]
         score = torch.sigmoid(self.iou_head(torch.cat([t, ltrb], -1)))[..., 0]
+        if self.cfg.head == "residual":
+            g = self.learned[labels]
+            score = score * g + self.prior_score[labels] * (1.0 - g)
         boxes = raw.clamp(0.0, 1.0) * m[..., None]
         scores = score * m
         if all_layers:

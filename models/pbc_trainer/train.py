@@ -29,6 +29,7 @@ from .data import NORMALIZATION, ImageRecord, PBCData, PBCDataError, load_pbc_ex
 from .evaluate import evaluate_model, evaluate_prior_box
 from .export import export_onnx  # imported up front: a long run must not pick up code edited meanwhile
 from .model import ModelConfig, build_model, checkpoint_payload, count_params
+from .priors import BoxPrior, box_prior_from_config, build_box_prior, read_prior_table
 
 MODES = ("pointdetr", "mpc", "sc", "pbc")
 
@@ -239,6 +240,25 @@ class TrainSpec:
     point_feat: bool = True
     w_mpc: float = 100.0  # PBC's weights; w_mpc 0 in mode mpc = two supervised points per box, no consistency
     w_sc: float = 50.0
+    # box head: 'residual' (on a class-conditional prior box; cannot fall below the prior-box baseline) or
+    # 'ltrb' (v1's sigmoid distances)
+    head: str = "residual"
+    prior_table: Optional[str] = None
+    prior_only_classes: str = ""
+    min_prior_boxes: int = 5
+    refit_prior: bool = False
+    init: Optional[str] = None  # fine-tune from a checkpoint .pt or a model .onnx (its checkpoint beside it)
+    # real films with synthetic lesions (realfilms.py): a folder of chest films without boxes
+    real_films: Optional[str] = None
+    real_fraction: float = 0.5  # share of each step's box-level samples drawn from the films
+    lesion_tables: Optional[str] = None  # folder with the public NIH / RSNA box tables that size the lesions
+    exclude_from: Optional[str] = None  # a cxr-png-like folder: its images/patients are left out of those tables
+    class_weights: str = "Pneumonia:3"  # how often each class is drawn into a film
+    copy_paste: Optional[str] = None  # a PBC export whose box-level boxes are pasted into films as real lesions
+    paste_p: float = 0.5
+    film_cache: Optional[str] = None
+    max_films: Optional[int] = None
+    real_val: Optional[str] = None  # an export with real boxes, evaluated (uniform clicks) at each eval
 
     def to_dict(self):
         return dict(self.__dict__)
@@ -313,10 +333,39 @@ def train(spec: TrainSpec, data: Optional[PBCData] = None, log=print) -> dict:
         use_points = spec.mode in ("sc", "pbc")
         if use_points and not data.train_point:
             say("warning: no point-only training images: the SC term has nothing to work on")
+        init = load_init(spec.init, data.classes, say) if spec.init else None
         cfg = ModelConfig(num_classes=len(data.classes), image_size=spec.image_size, stride=spec.stride,
                           dim=spec.dim, dec_layers=spec.dec_layers, enc_layers=spec.enc_layers,
-                          point_feat=spec.point_feat)
+                          point_feat=spec.point_feat, head=spec.head)
+        if init is not None:  # the architecture is the initial model's; only the head may change (v1 -> residual)
+            icfg = ModelConfig.from_dict(init["config"])
+            cfg = ModelConfig(**{**icfg.__dict__, "head": spec.head, "box_prior": None, "prior_learned": None,
+                                 "prior_score": None})
+            if cfg.image_size != spec.image_size:
+                say(f"--init: using the initial model's input size {cfg.image_size} (not {spec.image_size})")
+                if cfg.image_size != data.image_size:
+                    raise PBCDataError(f"--init {spec.init}: the model's input size is {cfg.image_size}; pass "
+                                       f"--image-size {cfg.image_size}")
+        box_prior: Optional[BoxPrior] = None
+        if cfg.head == "residual":
+            table = read_prior_table(spec.prior_table) if spec.prior_table else None
+            init_prior = None
+            if init is not None and init["config"].get("head") == "residual":
+                init_prior = box_prior_from_config(init["config"], data.classes, init.get("box_prior_meta"))
+            box_prior = build_box_prior(data.classes, data.train_box, table,
+                                        [c for c in spec.prior_only_classes.split(",") if c], spec.min_prior_boxes,
+                                        init_prior, spec.refit_prior)
+            cfg.box_prior, cfg.prior_learned, cfg.prior_score = box_prior.rows(), box_prior.learned(), box_prior.scores()
+            for line in box_prior.report():
+                say(line)
         model = build_model(cfg).to(device)
+        if init is not None:
+            apply_init(model, init, say)
+        films = make_film_source(spec, data, say) if spec.real_films else None
+        real_val = None
+        if spec.real_val:  # five seeds of uniform clicks, each an independent query set
+            real_val = [r for sd in range(5) for r in
+                        load_pbc_export(spec.real_val, cfg.image_size, val_points="random", seed=sd, need_boxes=False).val]
         if distributed and want_cuda:
             model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
         n_params = count_params(model)
@@ -330,7 +379,9 @@ def train(spec: TrainSpec, data: Optional[PBCData] = None, log=print) -> dict:
         prior = evaluate_prior_box(data.train_box, data.val, len(data.classes)) if data.val else None
         run.update({"data": data.summary(), "model": {"config": cfg.to_dict(), "params": n_params},
                     "steps_per_epoch": steps_per_epoch, "total_steps": total_steps,
-                    "prior_box_val": prior})
+                    "prior_box_val": prior, "init": os.path.abspath(spec.init) if spec.init else None,
+                    "box_prior": json.loads(box_prior.metadata()) if box_prior else None,
+                    "real_films": {"films": len(films.films), "crops": len(films.crops)} if films else None})
         if is_main:
             _atomic_json(run_json, run)
         say(f"mode={spec.mode} params={n_params} steps/epoch={steps_per_epoch} world={ws} device={device}")
@@ -346,8 +397,11 @@ def train(spec: TrainSpec, data: Optional[PBCData] = None, log=print) -> dict:
             t_ep, seen_ep, acc = time.time(), 0, {}
             for it in range(steps_per_epoch):
                 g = (epoch * steps_per_epoch + it) * ws + rank
-                bi = [order[(g * B + j) % len(order)] for j in range(B)]
+                n_film = int(round(B * spec.real_fraction)) if films else 0
+                bi = [order[(g * B + j) % len(order)] for j in range(B - n_film)]
                 box_recs = [data.train_box[i] for i in bi]
+                if n_film:
+                    box_recs += films.samples(n_film, rng, spec.paste_p if films.crops else 0.0)
                 pt_recs = [data.train_point[porder[(g * Bu + j) % len(porder)]] for j in range(Bu)] \
                     if use_sc and len(porder) else []
                 batch = make_batch(box_recs, pt_recs, use_mpc, rng).to(device)
@@ -385,16 +439,24 @@ def train(spec: TrainSpec, data: Optional[PBCData] = None, log=print) -> dict:
                 last_eval = ev
                 ep.update({"ap50": ev["ap50"], "mean_iou": ev["mean_iou"], "score_iou_corr": ev["score_iou_corr"],
                            "ap50_per_class": ev["per_class"]})
-                metrics.write({"type": "eval", "epoch": epoch, "step": step, "ap50": ev["ap50"],
-                               "mean_iou": ev["mean_iou"], "score_iou_corr": ev["score_iou_corr"],
-                               "ap50_per_class": ev["per_class"]})
+                row = {"type": "eval", "epoch": epoch, "step": step, "ap50": ev["ap50"],
+                       "mean_iou": ev["mean_iou"], "score_iou_corr": ev["score_iou_corr"],
+                       "ap50_per_class": ev["per_class"]}
+                if real_val:
+                    rv = evaluate_model(model, real_val, len(data.classes), device=str(device))
+                    row.update({"real_ap50": rv["ap50"], "real_ap50_micro": rv["ap50_micro"], "real_mean_iou": rv["mean_iou"],
+                                "real_ap50_per_class": rv["per_class"]})
+                    ep.update({"real_ap50_micro": rv["ap50_micro"], "real_mean_iou": rv["mean_iou"]})
+                metrics.write(row)
             if is_main:
                 metrics.write(ep)
                 say(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in ep.items()
                                 if k != "ap50_per_class"}))
                 payload = checkpoint_payload(model, cfg, data.classes, {
                     "epoch": epoch, "step": step, "spec": spec.to_dict(), "category_ids": data.category_ids,
-                    "ap50": ep.get("ap50"), "versions": run["versions"], "data": data.summary()})
+                    "ap50": ep.get("ap50"), "versions": run["versions"], "data": data.summary(),
+                    "box_prior_meta": {c: p.to_json() for c, p in box_prior.per_class.items()} if box_prior else None,
+                    "init": run.get("init")})
                 torch.save(payload, os.path.join(spec.out, "checkpoints", "last.pt"))
                 if ep.get("ap50") is not None and ep["ap50"] > best:
                     best = ep["ap50"]
@@ -427,6 +489,117 @@ def train(spec: TrainSpec, data: Optional[PBCData] = None, log=print) -> dict:
             signal.signal(signal.SIGTERM, prev)
         if distributed and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
+
+
+def resolve_init(path: str) -> str:
+    """--init accepts a checkpoint (.pt) or a model (.onnx): a model's weights are read from the PyTorch
+    checkpoint shipped beside it (<name>.pt) or, for a run's model.onnx, <run>/checkpoints/last.pt."""
+    if not os.path.isfile(path):
+        raise PBCDataError(f"--init: file not found: {path}")
+    if not path.lower().endswith(".onnx"):
+        return path
+    stem = os.path.splitext(path)[0]
+    for cand in (stem + ".pt", os.path.join(os.path.dirname(path), "checkpoints", "last.pt")):
+        if os.path.isfile(cand):
+            return cand
+    raise PBCDataError(f"--init {path}: no PyTorch checkpoint beside this model (looked for {stem}.pt and "
+                       f"checkpoints/last.pt); pass --init <checkpoint.pt>")
+
+
+def load_init(path: str, classes: Sequence[str], log=print) -> dict:
+    """Loads and checks the initial weights before anything is trained: same contract family, same classes
+    in the same order. A model of another contract or other classes is a clear error, not a silent remap."""
+    from . import CONTRACT_VERSIONS
+    from .export import read_metadata
+
+    if path.lower().endswith(".onnx") and os.path.isfile(path):
+        meta = read_metadata(path)
+        ver = meta.get("pointbox.contract_version")
+        if ver not in CONTRACT_VERSIONS:
+            raise PBCDataError(f"--init {path}: not a PointBox point->box model of contract {'/'.join(CONTRACT_VERSIONS)} "
+                               f"(its pointbox.contract_version is {ver!r})")
+        mc = json.loads(meta.get("pointbox.classes", "[]"))
+        if list(mc) != list(classes):
+            raise PBCDataError(f"--init {path}: the model's classes {mc} differ from the dataset's {list(classes)}; "
+                               f"fine-tuning needs the same classes in the same order (rename categories or train from scratch)")
+    ck_path = resolve_init(path)
+    try:
+        ck = torch.load(ck_path, map_location="cpu")
+    except Exception as e:  # noqa: BLE001 - torch raises many kinds for a non-checkpoint
+        raise PBCDataError(f"--init {ck_path}: not a PyTorch checkpoint: {e}") from e
+    if not isinstance(ck, dict) or "model" not in ck or "config" not in ck or "classes" not in ck:
+        raise PBCDataError(f"--init {ck_path}: not a pbc_trainer checkpoint (needs model, config and classes)")
+    if list(ck["classes"]) != list(classes):
+        raise PBCDataError(f"--init {ck_path}: the checkpoint's classes {ck['classes']} differ from the dataset's "
+                           f"{list(classes)}; fine-tuning needs the same classes in the same order")
+    log(f"init from {ck_path} (epoch {ck.get('epoch')}, head {ck['config'].get('head', 'ltrb')})")
+    return ck
+
+
+def apply_init(model: torch.nn.Module, ck: dict, log=print) -> None:
+    """Copies the initial weights. From a v1 (ltrb) model into a residual model, everything but the head's
+    last layer and the prior buffers is copied, so the new model still starts exactly at the prior box."""
+    own = model.state_dict()
+    src = ck["model"]
+    same_head = ck["config"].get("head", "ltrb") == model.cfg.head
+    skip = set() if same_head else {"box_head.l2.weight", "box_head.l2.bias"}
+    skip |= {"prior", "learned", "prior_score"}  # this run's prior (kept from the initial model unless refitted)
+    copied = 0
+    for k, v in src.items():
+        if k in skip or k not in own or own[k].shape != v.shape:
+            continue
+        own[k] = v
+        copied += 1
+    model.load_state_dict(own)
+    log(f"init: copied {copied} of {len(own)} tensors" + ("" if same_head else " (new box head: starts at the prior box)"))
+
+
+def make_film_source(spec: TrainSpec, data: PBCData, log=print):
+    from .lesions import LesionRenderer, sizes_from_public_tables
+    from .realfilms import FilmSource
+
+    sizes = {}
+    if spec.lesion_tables:
+        nih = os.path.join(spec.lesion_tables, "nih_BBox_List_2017.csv")
+        rsna = os.path.join(spec.lesion_tables, "rsna_stage_2_train_labels.csv")
+        ex_i, ex_p = [], []
+        if spec.exclude_from:
+            ex_i, ex_p = excluded_from(spec.exclude_from)
+        sizes = sizes_from_public_tables(nih if os.path.isfile(nih) else None, rsna if os.path.isfile(rsna) else None, ex_i, ex_p)
+        log(f"lesion sizes from {spec.lesion_tables}: " + ", ".join(f"{k} {len(v)}" for k, v in sizes.items())
+            + (f" (left out: {len(ex_i)} images, {len(ex_p)} RSNA patients of {spec.exclude_from})" if spec.exclude_from else ""))
+    weights = {}
+    for part in spec.class_weights.split(","):
+        if ":" in part:
+            k, v = part.split(":", 1)
+            weights[k.strip()] = float(v)
+    fs = FilmSource(spec.real_films, data.image_size, data.classes, LesionRenderer(sizes),
+                    cache_dir=spec.film_cache or os.path.join(spec.out, "cache"), class_weights=weights,
+                    max_films=spec.max_films, log=log)
+    if spec.copy_paste:
+        cp = load_pbc_export(spec.copy_paste, data.image_size, need_boxes=True)
+        if cp.classes != data.classes:
+            remap = {i: data.classes.index(c) for i, c in enumerate(cp.classes) if c in data.classes}
+            for r in cp.train_box:
+                keep = np.asarray([int(l) in remap for l in r.labels])
+                r.labels = np.asarray([remap[int(l)] for l in r.labels[keep]], np.int64)
+                r.boxes = r.boxes[keep] if r.boxes is not None else None
+        n = fs.add_crops(cp.train_box)
+        log(f"copy-paste: {n} real lesion crops from {spec.copy_paste}")
+    return fs
+
+
+def excluded_from(folder: str):
+    """Images (by file name) and RSNA patients of an evaluation folder laid out like ../shared/data/cxr-png."""
+    import csv
+
+    imgs = sorted(os.listdir(os.path.join(folder, "images"))) if os.path.isdir(os.path.join(folder, "images")) else []
+    pats = []
+    p = os.path.join(folder, "annotations", "rsna_boxes_on_nih.csv")
+    if os.path.isfile(p):
+        with open(p, newline="") as f:
+            pats = sorted({r["patientId"] for r in csv.DictReader(f)})
+    return imgs, pats
 
 
 def _in_main_thread() -> bool:

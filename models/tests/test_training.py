@@ -19,7 +19,7 @@ class TrainingTest(TempDirTest):
         d = make_synthetic_export(os.path.join(self.tmp, "ds"), n_train=16, n_val=4, size=64, box_ratio=0.5)
         out = os.path.join(self.tmp, "run")
         spec = TrainSpec(data=d, out=out, mode="pbc", epochs=2, batch=4, image_size=64, stride=8, seed=0,
-                         steps_per_epoch=8, log_every=4, warmup_steps=2, lr=1e-3)
+                         steps_per_epoch=8, log_every=4, warmup_steps=2, lr=1e-3, head="ltrb")
         data = load_pbc_export(d, image_size=64)
         # fixed evaluation batch, before and after
         probe = make_batch(data.train_box[:4], [], mpc=False, rng=np.random.default_rng(123), augment=False)
