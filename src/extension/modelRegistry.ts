@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { readOnnxMetadata } from '../core/inference/readOnnxMetadata';
+import { boxPriorSummary, checkBoxPrior } from '../core/inference/boxPrior';
 
 export type ModelSource = 'shipped' | 'workspace' | 'run';
 
@@ -17,6 +18,8 @@ export interface ModelEntry {
   bytes?: number;
   /** Why it does not look like a PointBox model (checked fully when loaded). */
   problem?: string;
+  /** Contract version and box prior in one line: "v2, prior-residual; prior-only classes: ...". */
+  contract?: string;
 }
 
 const SELECTED = 'pointbox.selectedModel';
@@ -69,6 +72,12 @@ export class ModelRegistry implements vscode.Disposable {
       const size = Number(facts.metadata['pointbox.input_size']);
       if (Number.isFinite(size)) e.inputSize = size;
       if (!e.classes || !e.inputSize) e.problem = 'no PointBox metadata (classes, input size): not made by the PointBox trainer?';
+      const version = facts.metadata['pointbox.contract_version'];
+      if (version === '2') {
+        const bp = checkBoxPrior(facts.metadata['pointbox.box_prior'], e.classes);
+        if (bp.prior) e.contract = boxPriorSummary(version, bp.prior);
+        else e.problem ??= `contract v2: ${bp.problems.join('; ')}`;
+      } else if (version) e.contract = `v${version}`;
     } catch (err) {
       e.problem = err instanceof Error ? err.message : String(err);
     }
@@ -151,6 +160,7 @@ export class ModelsTreeProvider implements vscode.TreeDataProvider<ModelEntry>, 
     const md = new vscode.MarkdownString(`**${e.name}** (${e.source})\n\n`);
     if (e.problem) md.appendMarkdown(`⚠ ${e.problem}\n\n`);
     if (e.classes) md.appendMarkdown(`Classes: ${e.classes.join(', ')}\n\nInput: ${e.inputSize} × ${e.inputSize}\n\n`);
+    if (e.contract) md.appendMarkdown(`Contract: ${e.contract}\n\n`);
     if (e.sha256) md.appendMarkdown(`sha256: \`${e.sha256}\`\n\n`);
     md.appendMarkdown(`${e.uri.fsPath}${e.bytes ? ` (${(e.bytes / 1e6).toFixed(2)} MB)` : ''}`);
     item.tooltip = md;

@@ -3,27 +3,73 @@
  * string-literal `type`. PROTOCOL_VERSION is sent with the first host message so a stale webview bundle is
  * detected instead of misreading fields.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+
+/** A figure with its bootstrap 95 % interval over images (null when not resampled). */
+export interface EvaluationEstimate {
+  value: number;
+  ci95: [number, number] | null;
+}
+
+export interface EvaluationClassRow {
+  /** Distinct ground-truth boxes of the class, and clicks scored (boxes x click seeds). */
+  boxes: number;
+  queries: number;
+  ap50: number;
+  ap75: number;
+  map: number;
+  /** Mean IoU of each click's box with its own ground truth. */
+  meanIou: number;
+  /** Clicks answered by the prior because the model does not know the class. */
+  priorFallback: number;
+  /** Prior boxes: how many clicks took their size from a table, the class's own boxes, the all-class median. */
+  priorFrom?: { table?: number; learned?: number; global?: number };
+}
+
+export interface EvaluationCalibration {
+  n: number;
+  ece: number;
+  pearson: number;
+  spearman: number;
+  bins: { low: number; high: number; count: number; meanPredicted: number; meanActual: number }[];
+}
 
 /** One row of the point->box evaluation table (a model or the prior-box baseline). */
 export interface EvaluationRow {
   model: string;
   device: string;
+  /** Micro (box-weighted) AP50 / AP75 / mAP and mean IoU: the same values as `micro`. */
   ap50: number;
   ap75: number;
   map: number;
+  meanIou: number;
   meanBestIou: number;
+  /** Clicks scored, distinct boxes, images. */
   points: number;
+  boxes: number;
   images: number;
   seconds: number;
-  perClass: Record<string, { ap50: number; map: number; boxes: number }>;
+  micro: { ap50: EvaluationEstimate; ap75: EvaluationEstimate; map: EvaluationEstimate; meanIou: EvaluationEstimate };
+  macro: { ap50: EvaluationEstimate; ap75: EvaluationEstimate; map: EvaluationEstimate; classes: number };
+  perClass: Record<string, EvaluationClassRow>;
+  /** Null with a reason when the scores carry no confidence (the prior). */
+  calibration: EvaluationCalibration | null;
+  calibrationNote?: string;
+  /** The prior used: the baseline itself or the fallback for classes the model does not know. */
+  prior?: { role: 'baseline' | 'fallback'; label: string; description: string; fewBoxClasses: { name: string; boxes: number }[] };
+  priorFallbackClasses: { name: string; points: number; priorSource: string }[];
 }
 
 export interface EvaluationReport {
   dataset: string;
   split: string | null;
   seed: number;
+  /** Click seeds pooled (one uniform click per box per seed), or the single seed. */
+  seeds: number[];
   pointSource: string;
+  /** The click protocol in words. */
+  clicks: string;
+  bootstrap: { resamples: number; seed: number };
   rows: EvaluationRow[];
   /** Where the JSON was written. */
   savedTo?: string;
@@ -37,7 +83,8 @@ export type HostToEvaluationView =
 export type EvaluationViewToHost =
   | { type: 'ready' }
   | { type: 'openJson' }
-  | { type: 'rendered'; rows: number };
+  /** After rendering: rows of the overall table, rows of the per-class table, and the tables' text (tests read it). */
+  | { type: 'rendered'; rows: number; classRows: number; text: string };
 
 // ---- the CXR viewer (custom editor `pointbox.viewer`) ----
 
