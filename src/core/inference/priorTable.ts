@@ -8,7 +8,7 @@
  *
  * unit `px` (default: pixels of the image) or `frac` (a fraction of the image's longer side, so one table
  * fits every resolution). JSON is accepted as `{"classes": {"Pneumonia": {"w": 0.21, "h": 0.29, "unit":
- * "frac"}}}` (a top-level "unit" sets the default) and as a model's `pointbox.box_prior` (see boxPrior.ts,
+ * "frac"}}}` (a top-level "unit" sets the default, else frac as in the trainer) and as a model's `pointbox.box_prior` (see boxPrior.ts,
  * which also gives centre offsets); an .onnx file gives its own `pointbox.box_prior`. A bad file is a
  * DatasetError naming the file and the line.
  */
@@ -127,7 +127,8 @@ function parseJsonTable(text: string, file: string): PriorTable {
     if (!prior) fail(file, problems.map((m) => ({ line: lineOf(/class '([^']+)'/.exec(m)?.[1] ?? '') ?? 1, message: m })));
     return { file, format: 'box_prior', entries: Object.entries(prior.classes).map(([name, c]) => ({ name, w: c.w, h: c.h, unit: 'frac', dx: c.dx, dy: c.dy, boxes: c.boxes, source: c.source, line: lineOf(name) })) };
   }
-  const defUnit = v.unit ?? 'px';
+  // JSON tables default to frac, as the trainer reads them (a CSV defaults to px, as its format says).
+  const defUnit = v.unit ?? 'frac';
   const errors: { line?: number; message: string }[] = [];
   const seen = new Map<string, number>();
   const entries: PriorTableEntry[] = [];
