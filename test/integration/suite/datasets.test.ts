@@ -109,7 +109,7 @@ describe('Point->box model in the real extension host', function () {
   this.timeout(180_000);
   const haveTorch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
 
-  it('runs an ONNX model on onnxruntime-node, writes pending boxes, shows the evaluation table', async function () {
+  it('runs an ONNX model on onnxruntime-node, writes pending boxes, shows the evaluation table with per-class counts and intervals', async function () {
     if (!haveTorch) { console.log('skipped: python3-torch missing (needed to build the test ONNX model)'); this.skip(); }
     const fx = fs.mkdtempSync(path.join(os.tmpdir(), 'pointbox-it-onnx-'));
     execFileSync('/usr/bin/python3', [path.join(repoRoot, 'test', 'fixtures', 'onnx', 'makeOnnxFixtures.py'), fx], { stdio: 'ignore' });
@@ -122,18 +122,40 @@ describe('Point->box model in the real extension host', function () {
     const map = { Atelectasis: 'Effusion', Cardiomegaly: 'Mass', Infiltrate: 'Effusion', Pneumonia: 'Effusion', Pneumothorax: 'Effusion' };
     await vscode.workspace.getConfiguration('pointbox').update('inference.classMap', map, vscode.ConfigurationTarget.Global);
     const r: any = await vscode.commands.executeCommand('pointbox.generatePseudoBoxes', { uri }, undefined, { model: path.join(fx, 'good.onnx') });
-    assert.equal(r.device, 'cpu');
+    assert.equal(r.device, 'cpu', JSON.stringify(r));
     assert.ok(r.boxes > 0, JSON.stringify(r));
     assert.equal(a.pendingCount(uri.toString()), r.boxes);
     const info: any = await vscode.commands.executeCommand('pointbox.showInfo');
     assert.match(info.inferenceStatus, /cpu/);
-    const ev: any = await vscode.commands.executeCommand('pointbox.evaluatePointToBox', { uri }, undefined, { model: path.join(fx, 'good.onnx') });
+    const ev: any = await vscode.commands.executeCommand('pointbox.evaluatePointToBox', { uri }, undefined, { model: path.join(fx, 'good.onnx'), seeds: [0, 1, 2], bootstrap: 200 });
     await vscode.workspace.getConfiguration('pointbox').update('inference.classMap', undefined, vscode.ConfigurationTarget.Global);
     assert.ok(ev.rows, JSON.stringify(ev));
     assert.equal(ev.rows.length, 2);
     assert.equal(ev.rows[1].model, 'prior box (baseline)');
     assert.equal(ev.renderedRows, 2, 'the webview rendered both rows');
     assert.ok(fs.existsSync(ev.savedTo));
+    // Three uniform clicks per box, pooled; the prior learned from the train split, never from the scored boxes.
+    assert.deepEqual(ev.seeds, [0, 1, 2]);
+    const [model, prior] = ev.rows;
+    assert.equal(model.points, 3 * model.boxes);
+    assert.equal(prior.prior.label, 'train split');
+    // The per-class table the page drew: one row per class, each with its box and click counts...
+    const classes = [...new Set([...Object.keys(model.perClass), ...Object.keys(prior.perClass)])];
+    assert.ok(classes.length > 1, JSON.stringify(model.perClass));
+    assert.equal(ev.renderedClassRows, classes.length);
+    for (const c of classes) {
+      const k = model.perClass[c] ?? prior.perClass[c];
+      assert.ok(ev.renderedText.includes(`${c}${k.boxes}${k.queries}`), `class row '${c}' with ${k.boxes} boxes / ${k.queries} clicks not in: ${ev.renderedText}`);
+    }
+    // ...and the overall table the micro and macro AP50 with their 95 % intervals.
+    const ci = (e: any) => `${(100 * e.value).toFixed(1)} [${(100 * e.ci95[0]).toFixed(1)}, ${(100 * e.ci95[1]).toFixed(1)}]`;
+    for (const r of ev.rows) {
+      assert.ok(r.micro.ap50.ci95 && r.macro.ap50.ci95, JSON.stringify(r.micro));
+      assert.ok(ev.renderedText.includes(ci(r.micro.ap50)), `micro AP50 ${ci(r.micro.ap50)} not in: ${ev.renderedText}`);
+      assert.ok(ev.renderedText.includes(ci(r.macro.ap50)), `macro AP50 ${ci(r.macro.ap50)} not in: ${ev.renderedText}`);
+    }
+    assert.equal(prior.calibration, null);
+    assert.match(prior.calibrationNote, /no confidence/);
   });
 
   it('reports a broken model by name instead of failing silently', async function () {
