@@ -26,7 +26,7 @@ export function formatEvaluation(r: PointToBoxEvaluation): string {
   lines.push(`${r.model} on ${r.device}: ${r.points} clicks on ${r.boxes} boxes in ${r.images} images (split ${r.split ?? 'all'})`);
   lines.push(`  micro AP50 ${withCi(r.micro.ap50)}   (box-weighted; 95 % bootstrap interval over images, ${r.bootstrap.resamples} resamples)`);
   lines.push(`  macro AP50 ${withCi(r.macro.ap50)}   (mean over ${r.macro.classes} classes)`);
-  lines.push(`  micro AP75 ${withCi(r.micro.ap75)}, mAP ${withCi(r.micro.map)}; macro mAP ${withCi(r.macro.map)}; mean IoU ${r.micro.meanIou.value.toFixed(3)}`);
+  lines.push(`  micro AP75 ${withCi(r.micro.ap75)}, mAP ${withCi(r.micro.map)}; macro mAP ${withCi(r.macro.map)}; mean IoU ${Number.isFinite(r.micro.meanIou.value) ? r.micro.meanIou.value.toFixed(3) : '-'}`);
   lines.push(r.calibration
     ? `  calibration of the score (predicted IoU): ECE ${r.calibration.ece.toFixed(3)}, Pearson ${r.calibration.pearson.toFixed(2)}, Spearman ${r.calibration.spearman.toFixed(2)}${r.calibrationNote ? ` (${r.calibrationNote})` : ''}`
     : `  calibration: none (${r.calibrationNote})`);

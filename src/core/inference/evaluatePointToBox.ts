@@ -129,6 +129,7 @@ export function evaluatePooledPredictions(preds: readonly PointBoxPrediction[], 
   let calibrationNote: string | undefined;
   const distinct = new Set(scored.map((p) => p.score));
   if (opts.noConfidence) calibrationNote = opts.noConfidence;
+  else if (preds.length === 0) calibrationNote = 'nothing was scored';
   else if (scored.length === 0) calibrationNote = 'no model boxes to calibrate (every box came from the prior)';
   else if (distinct.size === 1) calibrationNote = `every box has the same score (${[...distinct][0]}): it carries no confidence to calibrate`;
   else {

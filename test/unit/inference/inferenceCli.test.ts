@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../../src/cli/main';
@@ -61,4 +61,42 @@ test('bad input: a broken model or unknown device exits non-zero with a one-line
   const c2 = io();
   assert.equal(await runCli(['pseudo-label', ds, '--model', join(fx.dir!, 'good.onnx'), '--device', 'tpu'], c2.io), 2);
   assert.match(c2.err, /--device must be one of/);
+});
+
+test('pointbox eval --seeds pools one uniform click per box per seed; the headline is micro AP50 with its interval, then macro, then the classes', { skip }, async () => {
+  const ds = await phantom(16, 6);
+  const c = io();
+  assert.equal(await runCli(['eval', ds, '--model', join(fx.dir!, 'good.onnx'), '--split', 'test', '--class-map', classMap, '--seeds', '0-2', '--bootstrap', '100', '--json'], c.io), 0, c.err);
+  const r = JSON.parse(c.out);
+  assert.deepEqual(r.clicks.seeds, [0, 1, 2]);
+  assert.equal(r.clicks.kind, 'uniform');
+  assert.equal(r.points, 3 * r.boxes);
+  assert.equal(r.ap50, r.micro.ap50.value, 'the top-level AP50 is the micro figure');
+  assert.equal(r.micro.ap50.ci95.length, 2);
+  assert.equal(r.macro.ap50.ci95.length, 2);
+  assert.ok(r.calibration === null || (r.calibration.ece >= 0 && r.calibration.bins.length === 10));
+  assert.equal(r.predictions, undefined, 'the raw clicks go to --predictions, not to stdout');
+  const text = io();
+  const predFile = join(mkdtempSync(join(tmpdir(), 'pointbox-preds-')), 'clicks.json');
+  assert.equal(await runCli(['eval', ds, '--model', 'prior', '--split', 'test', '--seeds', '0,1', '--bootstrap', '50', '--predictions', predFile], text.io), 0, text.err);
+  const lines = text.out.split('\n');
+  assert.match(lines[1]!, /^ {2}micro AP50 [\d.]+ \[[\d.]+, [\d.]+\]/);
+  assert.match(lines[2]!, /^ {2}macro AP50 [\d.]+ \[[\d.]+, [\d.]+\]/);
+  assert.match(text.out, /calibration: none \(the prior has no confidence/);
+  assert.match(text.out, /prior: median box size per class of the train split/);
+  assert.match(text.out, /class\s+boxes\s+clicks\s+AP50/);
+  const preds = JSON.parse(readFileSync(predFile, 'utf8'));
+  assert.ok(preds.length > 0 && preds.every((p: any) => [0, 1].includes(p.seed) && p.gtBox.length === 4 && p.box.length === 4 && typeof p.className === 'string'));
+});
+
+test('pointbox eval: --seed with --seeds is a usage error; a bad --prior-table names the file and line', { skip }, async () => {
+  const ds = await phantom(4, 8);
+  const c = io();
+  assert.equal(await runCli(['eval', ds, '--model', 'prior', '--seed', '1', '--seeds', '0,1'], c.io), 2);
+  assert.match(c.err, /not both/);
+  const table = join(mkdtempSync(join(tmpdir(), 'pointbox-table-')), 'bad.csv');
+  writeFileSync(table, 'class,width,height,unit\nNodule,0.1,0.1,frac\nMass,12,10,inches\n');
+  const c2 = io();
+  assert.equal(await runCli(['eval', ds, '--model', 'prior', '--prior-table', table], c2.io), 1);
+  assert.match(c2.err, new RegExp(`${table.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:3: bad prior table: class 'Mass': unit must be px or frac`));
 });
