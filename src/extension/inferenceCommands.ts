@@ -116,15 +116,16 @@ export function registerInferenceCommands(d: InferenceDeps): vscode.Disposable {
     return loadModel(file);
   }
 
-  const sessionOf = async (n?: DatasetsNode) => {
+  const sessionOf = (n?: DatasetsNode) => {
     const t = n ?? view.selection[0] ?? (sessions.uris()[0] ? { uri: sessions.uris()[0]! } : undefined);
-    if (!t) throw new Error('open a dataset first (PointBox: Open Dataset…)');
-    return sessions.load(t.uri);
+    const s = t && sessions.get(t.uri);
+    if (!s) throw new Error('open a dataset first (PointBox: Open Dataset…)');
+    return s;
   };
 
   register('pointbox.generatePseudoBoxes', async (node?: DatasetsNode, selected?: DatasetsNode[], opts?: { model?: string }) => {
     const nodes = selected?.length ? selected : node ? [node] : view.selection.length ? [...view.selection] : [];
-    const s = await sessionOf(nodes[0]);
+    const s = sessionOf(nodes[0]);
     const scope = imagesUnder(s, nodes.filter((n) => n.uri.toString() === s.uri.toString()).map((n) => n.nodeId));
     const jobs = collectJobs(s.doc.data, { imageIds: scope.imageIds });
     if (jobs.length === 0) {
@@ -167,7 +168,7 @@ export function registerInferenceCommands(d: InferenceDeps): vscode.Disposable {
   });
 
   register('pointbox.evaluatePointToBox', async (node?: DatasetsNode, _sel?: DatasetsNode[], opts?: { model?: string; split?: string; show?: boolean; seeds?: number[]; priorTable?: string; bootstrap?: number }) => {
-    const s = await sessionOf(node);
+    const s = sessionOf(node);
     const c = config();
     const table = loadPriorTableSetting(opts?.priorTable);
     const predictors: Predictor[] = [];
