@@ -6,18 +6,11 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
-import { importCoco } from '../core/dataset/importCoco';
-import { importRsna } from '../core/dataset/importRsna';
-import { importNih } from '../core/dataset/importNih';
-import { importVindr } from '../core/dataset/importVindr';
-import { importFolder } from '../core/dataset/importFolder';
-import { serializeDataset } from '../core/dataset/datasetJson';
-import { writeFileAtomic } from '../core/dataset/writeFileAtomic';
 import { formatProblem } from '../core/dataset/DatasetError';
-import { exportCoco } from '../core/dataset/exportCoco';
 import { splitDataset, type SplitOptions } from '../core/dataset/splitDataset';
-import type { ImportResult } from '../core/dataset/DatasetBuilder';
-import type { ReviewState } from '../core/dataset/schema';
+import { IMPORT_FORMATS, type ImportFormat, type ImportRequest } from '../core/dataset/importDataset';
+import type { ReviewState, SplitName } from '../core/dataset/schema';
+import { runDatasetJob } from '../core/workers/datasetJobs';
 import type { DatasetSessions } from './DatasetSessions';
 import type { DatasetsNode, DatasetsTreeProvider } from './datasetsTreeProvider';
 
@@ -30,14 +23,6 @@ export interface DatasetCommandDeps {
   subscriptions: vscode.Disposable[];
 }
 
-const FORMATS = [
-  { id: 'coco', label: 'COCO / PBC JSON', detail: 'instances_*.json (annotations may carry a "point")' },
-  { id: 'rsna', label: 'RSNA Pneumonia', detail: 'stage_2_train_labels.csv + folder of <patientId>.dcm' },
-  { id: 'nih', label: 'NIH ChestX-ray14', detail: 'BBox_List_2017.csv + folder of PNGs' },
-  { id: 'vindr', label: 'VinDr-CXR', detail: 'train.csv (three readers) + folder of DICOMs, optional WBF fusion' },
-  { id: 'folder', label: 'Folder of images', detail: 'every DICOM/PNG/JPEG below a folder, unlabeled' },
-] as const;
-
 async function pickFile(title: string, filters: Record<string, string[]>, many = false): Promise<vscode.Uri[] | undefined> {
   return vscode.window.showOpenDialog({ title, canSelectMany: many, filters, openLabel: 'Select' });
 }
@@ -46,75 +31,136 @@ async function pickFolder(title: string): Promise<vscode.Uri | undefined> {
   return (await vscode.window.showOpenDialog({ title, canSelectFiles: false, canSelectFolders: true, openLabel: 'Select Folder' }))?.[0];
 }
 
-/** Runs an importer from explicit options (used by the UI flow and by tests through the command). */
-export function runImporter(format: string, o: Record<string, string | undefined>): ImportResult {
-  const out = o.out!;
+/**
+ * The import request from the command's options object (tests, keybindings): the same fields as the CLI's
+ * flags, through the same importer table (core/dataset/importDataset).
+ */
+export function importRequestFrom(format: string, o: Record<string, unknown>): ImportRequest {
+  const str = (k: string): string => { const v = o[k]; if (typeof v !== 'string' || !v) throw new Error(`import ${format}: '${k}' is required`); return v; };
+  const opt = (k: string): string | undefined => (typeof o[k] === 'string' && o[k] ? (o[k] as string) : undefined);
   switch (format) {
-    case 'coco': return importCoco({ annotations: o.annotations!.split(','), images: o.images, out });
-    case 'rsna': return importRsna({ labels: o.labels!, images: o.images!, out });
-    case 'nih': return importNih({ bbox: o.bbox!, images: o.images!, out });
-    case 'vindr': return importVindr({ csv: o.csv!, images: o.images!, out, ...(o.fuse === 'wbf' ? { fuse: 'wbf' as const } : {}) });
-    case 'folder': return importFolder({ images: o.images!, out });
-    default: throw new Error(`unknown import format '${format}'`);
+    case 'coco': {
+      const a = o.annotations;
+      const split = opt('split') as SplitName | undefined;
+      if (split && !['train', 'val', 'test', 'unassigned'].includes(split)) throw new Error("import coco: 'split' must be train, val, test or unassigned");
+      return { format, annotations: Array.isArray(a) ? a.map(String) : str('annotations').split(',').filter(Boolean), ...(opt('images') ? { images: opt('images') } : {}), ...(split ? { split } : {}) };
+    }
+    case 'rsna': return { format, labels: str('labels'), images: str('images') };
+    case 'nih': return { format, bbox: str('bbox'), images: str('images'), allImages: o.allImages === true || o.allImages === 'true' };
+    case 'vindr': {
+      const fuse = opt('fuse');
+      if (fuse !== undefined && fuse !== 'wbf') throw new Error("import vindr: 'fuse' supports only 'wbf'");
+      const iou = o.iouThreshold ?? o.iou;
+      return { format, csv: str('csv'), images: str('images'), ...(fuse ? { fuse: 'wbf' as const } : {}), ...(iou !== undefined ? { iouThreshold: Number(iou) } : {}) };
+    }
+    case 'folder': return { format, images: str('images') };
+    default: throw new Error(`unknown import format '${format}' (coco, rsna, nih, vindr, folder)`);
+  }
+}
+
+/** Asks for a format's inputs and options (the CLI's flags as pickers); undefined when the user cancels. */
+async function askImport(format: ImportFormat, label: string): Promise<ImportRequest | undefined> {
+  const file = async (key: string, filters: Record<string, string[]>, many = false) => (await pickFile(`${label}: ${key}`, filters, many))?.map((u) => u.fsPath);
+  const folder = async (key: string) => (await pickFolder(`${label}: ${key} folder`))?.fsPath;
+  switch (format) {
+    case 'coco': {
+      const annotations = await file('annotations', { 'COCO JSON': ['json'] }, true); if (!annotations?.length) return undefined;
+      const images = await folder('images'); if (!images) return undefined;
+      const split = await vscode.window.showQuickPick([
+        { label: 'From the file names', detail: 'instances_train*.json -> train, *val* -> val, *test* -> test, else unassigned', id: '' },
+        ...(['train', 'val', 'test', 'unassigned'] as const).map((x) => ({ label: x, detail: `every image into ${x}`, id: x })),
+      ], { title: 'COCO: split of the imported images' });
+      if (!split) return undefined;
+      return { format, annotations, images, ...(split.id ? { split: split.id as SplitName } : {}) };
+    }
+    case 'rsna': {
+      const labels = (await file('labels', { CSV: ['csv'] }))?.[0]; if (!labels) return undefined;
+      const images = await folder('images'); if (!images) return undefined;
+      return { format, labels, images };
+    }
+    case 'nih': {
+      const bbox = (await file('BBox list', { CSV: ['csv'] }))?.[0]; if (!bbox) return undefined;
+      const images = await folder('images'); if (!images) return undefined;
+      const which = await vscode.window.showQuickPick([{ label: 'Images in the box list', all: false }, { label: 'Every image in the folder', detail: 'images without a row become unlabeled', all: true }], { title: 'NIH: which images' });
+      if (!which) return undefined;
+      return { format, bbox, images, allImages: which.all };
+    }
+    case 'vindr': {
+      const csv = (await file('train.csv', { CSV: ['csv'] }))?.[0]; if (!csv) return undefined;
+      const images = await folder('images'); if (!images) return undefined;
+      const fuse = await vscode.window.showQuickPick(['Keep readers apart', 'Fuse readers (weighted boxes fusion)'], { title: 'VinDr-CXR readers' });
+      if (!fuse) return undefined;
+      if (!fuse.startsWith('Fuse')) return { format, csv, images };
+      const iou = await vscode.window.showInputBox({ title: 'Fusion IoU threshold', value: '0.5', validateInput: (v) => (Number(v) > 0 && Number(v) < 1 ? undefined : 'a number between 0 and 1') });
+      if (iou === undefined) return undefined;
+      return { format, csv, images, fuse: 'wbf', iouThreshold: Number(iou) };
+    }
+    case 'folder': {
+      const images = await folder('images'); if (!images) return undefined;
+      return { format, images };
+    }
   }
 }
 
 export function registerDatasetCommands(d: DatasetCommandDeps): void {
   const { sessions, tree, view, log, register } = d;
-  const target = (n?: DatasetsNode) => n ?? view.selection[0] ?? (sessions.uris()[0] ? { uri: sessions.uris()[0]! } : undefined);
 
-  register('pointbox.importDataset', async (format?: string, options?: Record<string, string>) => {
-    let fmt = format;
-    const o: Record<string, string | undefined> = { ...(options ?? {}) };
-    if (!fmt) {
-      const pick = await vscode.window.showQuickPick(FORMATS.map((f) => ({ label: f.label, detail: f.detail, id: f.id })), { title: 'Import into a PointBox dataset' });
+  const target = (n?: DatasetsNode) => n ?? view.selection[0] ?? (sessions.uris()[0] ? { uri: sessions.uris()[0]! } : undefined);
+  const sessionFor = async (n?: DatasetsNode) => {
+    const t = target(n);
+    if (!t) throw new Error('no dataset selected');
+    return sessions.load(t.uri);
+  };
+
+  // The importer runs in the dataset job worker: the host posts paths and gets a summary back.
+  register('pointbox.importDataset', async (format?: string, options?: Record<string, unknown>) => {
+    let req: ImportRequest;
+    let out = typeof options?.out === 'string' ? options.out : undefined;
+    if (format) req = importRequestFrom(format, options ?? {});
+    else {
+      const pick = await vscode.window.showQuickPick(IMPORT_FORMATS.map((f) => ({ label: f.label, detail: f.detail, id: f.id })), { title: 'Import into a PointBox dataset' });
       if (!pick) return undefined;
-      fmt = pick.id;
-      const needs: Record<string, [string, 'file' | 'files' | 'folder', Record<string, string[]>?][]> = {
-        coco: [['annotations', 'files', { 'COCO JSON': ['json'] }], ['images', 'folder']],
-        rsna: [['labels', 'file', { CSV: ['csv'] }], ['images', 'folder']],
-        nih: [['bbox', 'file', { CSV: ['csv'] }], ['images', 'folder']],
-        vindr: [['csv', 'file', { CSV: ['csv'] }], ['images', 'folder']],
-        folder: [['images', 'folder']],
-      };
-      for (const [key, kind, filters] of needs[fmt] ?? []) {
-        if (kind === 'folder') { const u = await pickFolder(`${pick.label}: ${key} folder`); if (!u) return undefined; o[key] = u.fsPath; }
-        else { const u = await pickFile(`${pick.label}: ${key}`, filters ?? {}, kind === 'files'); if (!u?.length) return undefined; o[key] = u.map((x) => x.fsPath).join(','); }
-      }
-      if (fmt === 'vindr') {
-        const fuse = await vscode.window.showQuickPick(['Keep readers apart', 'Fuse readers (WBF, IoU 0.5)'], { title: 'VinDr-CXR readers' });
-        if (!fuse) return undefined;
-        if (fuse.startsWith('Fuse')) o.fuse = 'wbf';
-      }
+      const asked = await askImport(pick.id, pick.label);
+      if (!asked) return undefined;
+      req = asked;
+      const near = req.images ?? (req.format === 'coco' ? req.annotations[0]! : '.');
       const dest = await vscode.window.showSaveDialog({ title: 'Save the PointBox dataset as', filters: { 'PointBox dataset': ['json'] },
-        defaultUri: vscode.Uri.file(path.join(o.images ?? path.dirname(o.annotations?.split(',')[0] ?? '.'), '..', `${fmt}.pointbox.json`)) });
+        defaultUri: vscode.Uri.file(path.join(near, '..', `${pick.id}.pointbox.json`)) });
       if (!dest) return undefined;
-      o.out = dest.fsPath;
+      out = dest.fsPath;
     }
-    if (!o.out) throw new Error('import: no output file given');
-    if (!o.out.endsWith('.json')) o.out += '.pointbox.json';
-    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `PointBox: importing ${fmt}…` }, async () => runImporter(fmt!, o));
-    const problems = result.log.problems ?? [];
-    for (const p of problems.slice(0, 200)) log.warn(formatProblem(p));
-    await writeFileAtomic(o.out, serializeDataset(result.data));
-    const uri = vscode.Uri.file(o.out);
+    if (!out) throw new Error('import: no output file given');
+    if (!out.endsWith('.json')) out += '.pointbox.json';
+    const dest = out;
+    const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `PointBox: importing ${req.format}…`, cancellable: true }, (_p, token) => {
+      const ac = new AbortController();
+      token.onCancellationRequested(() => ac.abort());
+      return runDatasetJob({ type: 'import', request: req, out: dest }, { signal: ac.signal });
+    });
+    for (const p of r.problems) log.warn(formatProblem(p));
+    if (r.total > r.problems.length) log.warn(`... and ${r.total - r.problems.length} more problem(s) (pointbox validate lists them all)`);
+    const uri = vscode.Uri.file(dest);
+    sessions.retry(uri);
     await sessions.list.add(uri);
-    const msg = `Imported ${result.data.images.length} images, ${result.data.annotations.length} annotations into ${path.basename(o.out)}` +
-      (result.missingFiles ? `; ${result.missingFiles} image files missing` : '') + (problems.length ? `; ${problems.length} problems (see Output)` : '');
+    const msg = `Imported ${r.images} images, ${r.annotations} annotations into ${path.basename(dest)} in ${(r.ms / 1000).toFixed(1)} s` +
+      (r.missingFiles ? `; ${r.missingFiles} image files missing` : '') + (r.total ? `; ${r.total} problems (see Output)` : '');
     log.info(msg);
-    void vscode.window.showInformationMessage(`PointBox: ${msg}`, ...(problems.length ? ['Show Problems'] : [])).then((c) => { if (c) log.show(true); });
+    void vscode.window.showInformationMessage(`PointBox: ${msg}`, ...(r.total ? ['Show Problems'] : [])).then((c) => { if (c) log.show(true); });
     return uri.toString();
   });
 
+  // Exports what is on disk after saving every edit, in the job worker (atomic writes and copies off the host).
   register('pointbox.exportDataset', async (n?: DatasetsNode, layout?: 'coco' | 'pbc', outDir?: string) => {
-    const t = target(n);
-    const s = t && sessions.get(t.uri);
-    if (!s) throw new Error('no dataset selected');
+    const s = await sessionFor(n);
     const lay = layout ?? (await vscode.window.showQuickPick([{ label: 'PBC training layout', id: 'pbc' as const }, { label: 'COCO JSON', id: 'coco' as const }], { title: 'Export as' }))?.id;
     if (!lay) return undefined;
     const out = outDir ?? (await pickFolder('Export into folder'))?.fsPath;
     if (!out) return undefined;
-    const r = exportCoco(s.doc.data, { out, datasetDir: s.dir, layout: lay });
+    await s.flush();
+    if (s.doc.isDirty) throw new Error(`${path.basename(s.uri.fsPath)} has edits that could not be saved; export needs them on disk (see the error above)`);
+    const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `PointBox: exporting ${s.name}…` },
+      () => runDatasetJob({ type: 'export', dataset: s.uri.fsPath, out, layout: lay }));
+    for (const p of r.problems) log.warn(formatProblem(p));
     const msg = `exported ${r.files.map((f) => `${path.basename(f.file)} (${f.images} images)`).join(', ')} to ${out}`;
     log.info(msg);
     void vscode.window.showInformationMessage(`PointBox: ${msg}`);
@@ -122,9 +168,7 @@ export function registerDatasetCommands(d: DatasetCommandDeps): void {
   });
 
   register('pointbox.splitDataset', async (n?: DatasetsNode, opts?: Partial<SplitOptions>) => {
-    const t = target(n);
-    const s = t && sessions.get(t.uri);
-    if (!s) throw new Error('no dataset selected');
+    const s = await sessionFor(n);
     let o: SplitOptions;
     if (opts?.val !== undefined && opts.boxRatio !== undefined) o = { val: opts.val, boxRatio: opts.boxRatio, seed: opts.seed ?? 0, test: opts.test ?? 0, pointRegion: opts.pointRegion ?? 'box' };
     else {
@@ -146,9 +190,7 @@ export function registerDatasetCommands(d: DatasetCommandDeps): void {
   });
 
   register('pointbox.filterByClass', async (n?: DatasetsNode, categoryNames?: string[]) => {
-    const t = target(n);
-    const s = t && sessions.get(t.uri);
-    if (!s) return;
+    const s = await sessionFor(n);
     const cats = s.doc.data.categories;
     let ids: number[];
     if (categoryNames) ids = cats.filter((c) => categoryNames.some((x) => x.toLowerCase() === c.name.toLowerCase())).map((c) => c.id);
@@ -164,9 +206,7 @@ export function registerDatasetCommands(d: DatasetCommandDeps): void {
   });
 
   register('pointbox.searchImages', async (n?: DatasetsNode, query?: string) => {
-    const t = target(n);
-    const s = t && sessions.get(t.uri);
-    if (!s) return;
+    const s = await sessionFor(n);
     const q = query ?? await vscode.window.showInputBox({ title: `Search ${s.name} by file name`, value: s.tree.getFilter().search ?? '', placeHolder: 'part of a file name, e.g. 00000075' });
     if (q === undefined) return;
     s.tree.setFilter({ ...s.tree.getFilter(), search: q || undefined });
@@ -182,7 +222,7 @@ export function registerDatasetCommands(d: DatasetCommandDeps): void {
 
   register('pointbox.openImage', async (n?: DatasetsNode) => {
     const t = target(n);
-    const s = t && sessions.get(t.uri);
+    const s = t && await sessions.load(t.uri);
     const node = s && t?.nodeId ? s.tree.getNode(t.nodeId) : undefined;
     if (!s || node?.imageId === undefined) return;
     const p = s.imagePath(node.imageId)!;
@@ -193,7 +233,7 @@ export function registerDatasetCommands(d: DatasetCommandDeps): void {
 
   register('pointbox.revealImageFile', async (n?: DatasetsNode) => {
     const t = target(n);
-    const s = t && sessions.get(t.uri);
+    const s = t && await sessions.load(t.uri);
     const node = s && t?.nodeId ? s.tree.getNode(t.nodeId) : undefined;
     const p = node?.imageId !== undefined ? s!.imagePath(node.imageId) : t?.uri.fsPath;
     if (p) await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(p));
@@ -202,7 +242,7 @@ export function registerDatasetCommands(d: DatasetCommandDeps): void {
   /** Review every pending pseudo-box under a node (image, group or bucket) in one undo step. */
   const review = (state: ReviewState) => async (n?: DatasetsNode) => {
     const t = target(n);
-    const s = t && sessions.get(t.uri);
+    const s = t && await sessions.load(t.uri);
     if (!s || !t) return 0;
     const imageIds = new Set<number>();
     const walk = (id: string) => {
@@ -219,9 +259,9 @@ export function registerDatasetCommands(d: DatasetCommandDeps): void {
   register('pointbox.acceptPseudoBoxes', review('accepted'));
   register('pointbox.rejectPseudoBoxes', review('rejected'));
 
-  const undoRedo = (redo: boolean) => (n?: DatasetsNode) => {
+  const undoRedo = (redo: boolean) => async (n?: DatasetsNode) => {
     const t = target(n);
-    const s = t && sessions.get(t.uri);
+    const s = t && await sessions.load(t.uri);
     if (!s) return false;
     const label = redo ? s.doc.redoLabel : s.doc.undoLabel;
     const ok = redo ? s.doc.redo() : s.doc.undo();
@@ -239,7 +279,7 @@ export function registerDatasetCommands(d: DatasetCommandDeps): void {
     const hit = sessions.findByImagePath(uri.fsPath);
     if (!hit) return;
     const id = hit.session.tree.findImage(hit.imageId);
-    if (id) void view.reveal({ uri: hit.session.uri, nodeId: id }, { select: true, focus: false, expand: false }).then(undefined, () => undefined);
+    if (id) void view.reveal(tree.element(hit.session.uri, id), { select: true, focus: false, expand: false }).then(undefined, () => undefined);
   };
   d.subscriptions.push(vscode.window.tabGroups.onDidChangeTabs(revealActive));
 }

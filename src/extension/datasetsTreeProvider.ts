@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import type { DatasetTreeNode } from '../core/dataset/datasetTreeModel';
-import type { DatasetSessions } from './DatasetSessions';
+import type { DatasetSessions, SessionsChange } from './DatasetSessions';
 import type { DatasetSession } from './DatasetSession';
 
 /** An element of the Datasets view: a node of one dataset's core tree model (or a dataset that failed to load). */
@@ -40,17 +40,69 @@ function tooltip(n: DatasetTreeNode): vscode.MarkdownString {
 /**
  * The Datasets view. Everything it shows comes from each dataset's core DatasetTreeModel (indexed once per
  * load, bucketed so no level has more than 500 children); this class only maps nodes to TreeItems.
+ *
+ * Refreshes are targeted: after an edit the dataset's tree model names the node ids that changed, and only
+ * those elements are fired (VS Code re-reads the top-most of them with its expanded children). Elements are
+ * kept as one object per node id, because VS Code finds the node to refresh by element identity, and
+ * TreeItems are cached per node until that node changes, so re-reading an expanded group of 500 unchanged
+ * images costs 500 cache hits. A dataset still loading shows as such; one that failed shows its error and
+ * can be reloaded or closed.
  */
 export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetsNode>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<DatasetsNode | undefined>();
+  private readonly changed = new vscode.EventEmitter<DatasetsNode | DatasetsNode[] | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly sub: vscode.Disposable;
+  /** One element object per `${uri}#${nodeId}` (nodeId '' for a dataset's root). */
+  private readonly nodes = new Map<string, DatasetsNode>();
+  private readonly items = new Map<string, vscode.TreeItem>();
+  /** getTreeItem calls that built an item (not served from the cache): for tests and the edit benchmark. */
+  itemsBuilt = 0;
 
   constructor(private readonly sessions: DatasetSessions) {
-    this.sub = sessions.onDidChange(() => this.refresh());
+    this.sub = sessions.onDidChange((c) => this.onSessionsChange(c));
   }
 
+  private key(uri: vscode.Uri, nodeId?: string): string {
+    return `${uri.toString()}#${nodeId ?? ''}`;
+  }
+
+  private node(uri: vscode.Uri, nodeId?: string): DatasetsNode {
+    const k = this.key(uri, nodeId);
+    let n = this.nodes.get(k);
+    if (!n) { n = nodeId === undefined ? { uri } : { uri, nodeId }; this.nodes.set(k, n); }
+    return n;
+  }
+
+  private forget(uri: vscode.Uri, keepRoot: boolean): void {
+    const prefix = `${uri.toString()}#`;
+    for (const k of [...this.nodes.keys()]) if (k.startsWith(prefix) && !(keepRoot && k === prefix)) this.nodes.delete(k);
+    for (const k of [...this.items.keys()]) if (k.startsWith(prefix)) this.items.delete(k);
+  }
+
+  private onSessionsChange(c: SessionsChange): void {
+    if (!c.uri) { this.refresh(); return; } // datasets opened or closed: the root level changes
+    const root = this.nodes.get(this.key(c.uri));
+    if (!c.update || c.update.rebuilt) {
+      // Loaded, failed, reloaded, re-indexed: that dataset's whole subtree (ids may have moved).
+      this.forget(c.uri, true);
+      this.changed.fire(root ?? undefined);
+      return;
+    }
+    const fire: DatasetsNode[] = [];
+    for (const id of c.update.nodeIds) {
+      const k = this.key(c.uri, id === c.session?.tree.getChildren()[0]?.id ? undefined : id);
+      this.items.delete(k);
+      const n = this.nodes.get(k);
+      if (n) fire.push(n); // never shown: nothing on screen to refresh
+    }
+    // Children of a refreshed group/bucket may be different images now: their cached items stay valid
+    // (an image row depends only on that image), so only the named nodes lose their items.
+    if (fire.length) this.changed.fire(fire);
+  }
+
+  /** Everything again (filter changes, Refresh). */
   refresh(): void {
+    this.items.clear();
     this.changed.fire(undefined);
   }
 
@@ -59,14 +111,33 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetsNod
   }
 
   getTreeItem(n: DatasetsNode): vscode.TreeItem {
+    const k = this.key(n.uri, n.nodeId);
+    const cached = this.items.get(k);
+    if (cached) return cached;
+    const item = this.buildItem(n);
+    this.itemsBuilt++;
+    // Loading/error placeholders are not cached: they change when the load ends.
+    if (this.session(n)) this.items.set(k, item);
+    return item;
+  }
+
+  private buildItem(n: DatasetsNode): vscode.TreeItem {
     const s = this.session(n);
     if (!s) {
       const item = new vscode.TreeItem(path.basename(n.uri.fsPath), vscode.TreeItemCollapsibleState.None);
       item.id = n.uri.toString();
-      item.description = 'cannot be opened';
-      item.tooltip = this.sessions.errorOf(n.uri);
+      const error = this.sessions.errorOf(n.uri);
+      if (error === undefined) {
+        item.description = 'loading…';
+        item.iconPath = new vscode.ThemeIcon('loading~spin');
+        item.contextValue = 'dataset-loading';
+        return item;
+      }
+      item.description = `cannot be opened: ${error.split('\n')[0]}`;
+      item.tooltip = new vscode.MarkdownString().appendText(`${n.uri.fsPath}\n\n${error}\n\nFix the file, then Reload Dataset (or Close Dataset).`);
       item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'));
       item.contextValue = 'dataset-error';
+      item.command = { command: 'pointbox.showDatasetError', title: 'Show Error', arguments: [n] };
       return item;
     }
     const node = n.nodeId ? s.tree.getNode(n.nodeId) : s.tree.getChildren()[0];
@@ -90,11 +161,11 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetsNod
   }
 
   getChildren(n?: DatasetsNode): DatasetsNode[] {
-    if (!n) return this.sessions.uris().map((uri) => ({ uri }));
+    if (!n) return this.sessions.uris().map((uri) => this.node(uri));
     const s = this.session(n);
     if (!s) return [];
     const id = n.nodeId ?? s.tree.getChildren()[0]?.id;
-    return s.tree.getChildren(id).map((c) => ({ uri: n.uri, nodeId: c.id }));
+    return s.tree.getChildren(id).map((c) => this.node(n.uri, c.id));
   }
 
   getParent(n: DatasetsNode): DatasetsNode | undefined {
@@ -102,8 +173,13 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetsNod
     const s = this.session(n);
     const rootId = s?.tree.getChildren()[0]?.id;
     const parent = s?.tree.parentOf(n.nodeId);
-    if (!parent || parent === rootId) return { uri: n.uri };
-    return { uri: n.uri, nodeId: parent };
+    if (!parent || parent === rootId) return this.node(n.uri);
+    return this.node(n.uri, parent);
+  }
+
+  /** The element object for a node (for reveal: VS Code matches elements by identity). */
+  element(uri: vscode.Uri, nodeId?: string): DatasetsNode {
+    return this.node(uri, nodeId);
   }
 
   dispose(): void {

@@ -18,6 +18,8 @@ import { registerInferenceCommands } from './inferenceCommands';
 import { ViewerEditorProvider } from './viewerEditorProvider';
 import { RunsTreeProvider, type RunsNode } from './runsTreeProvider';
 import { registerTrainingCommands } from './trainingCommands';
+import { closeDatasetJobs } from '../core/workers/datasetJobs';
+import type { DatasetDocument } from '../core/dataset/DatasetDocument';
 
 /** What `pointbox.showInfo` returns (used by users in the palette and by the integration tests). */
 export interface PointBoxInfo {
@@ -35,12 +37,20 @@ export interface PointBoxApi {
   datasetTree(node?: DatasetsNode): Promise<{ node: DatasetsNode; label: string; description: string; contextValue?: string }[]>;
   pendingCount(datasetUri: string): number | undefined;
   /** The Runs view's children as it shows them (for tests). */
-  runsTree(node?: RunsNode): { node: RunsNode; label: string; description: string; contextValue?: string }[];
+  runsTree(node?: RunsNode): Promise<{ node: RunsNode; label: string; description: string; contextValue?: string; tooltip?: string }[]>;
   /** The point->box model Generate/Evaluate would use now (a file: URI), if any. */
   selectedModel(): Promise<string | undefined>;
+  /** For tests and the host benchmarks: an open dataset's document (edits as the viewer makes them) and work counters. */
+  testing: {
+    document(datasetUri: string): Promise<DatasetDocument>;
+    counters(): { snapshotsPosted: number; treeItemsBuilt: number };
+  };
 }
 
 const moduleLoadedAt = performance.now();
+
+/** What deactivate() must finish: every dataset edit on disk, the job worker stopped. */
+let shutdown: (() => Promise<void>) | undefined;
 
 export function activate(context: vscode.ExtensionContext): PointBoxApi {
   const log = createOutputLog();
@@ -97,16 +107,36 @@ export function activate(context: vscode.ExtensionContext): PointBoxApi {
     await vscode.workspace.fs.stat(target); // a missing file fails here with a message naming it
     sessions.retry(target);
     await openList.add(target);
-    const s = sessions.get(target);
-    if (!s) throw new Error(sessions.errorOf(target) ?? `cannot open ${target.fsPath}`);
+    await sessions.load(target); // rejects with the load error (the tree shows it too)
     log.info(`opened dataset ${target.fsPath}`);
     return target.toString();
   });
+  // Works on datasets that failed to load too (their node is 'dataset-error'): nothing to save then.
   register('pointbox.closeDataset', async (node?: DatasetsNode) => {
     const sel = node ?? datasetsView.selection[0];
     if (!sel) return;
-    await sessions.get(sel.uri)?.saveNow();
+    const s = sessions.loaded().find((x) => x.uri.toString() === sel.uri.toString());
+    await s?.flush();
+    sessions.retry(sel.uri);
     await openList.remove(sel.uri);
+    log.info(`closed dataset ${sel.uri.fsPath}`);
+  });
+  register('pointbox.reloadDataset', async (node?: DatasetsNode) => {
+    const sel = node ?? datasetsView.selection[0];
+    if (!sel) return undefined;
+    const s = await sessions.reload(sel.uri);
+    log.info(`reloaded ${sel.uri.fsPath}: ${s.doc.data.images.length} images`);
+    return sel.uri.toString();
+  });
+  register('pointbox.showDatasetError', async (node?: DatasetsNode) => {
+    const sel = node ?? datasetsView.selection[0];
+    const error = sel && sessions.errorOf(sel.uri);
+    if (!sel || error === undefined) return undefined;
+    const a = await vscode.window.showErrorMessage(`PointBox: cannot open ${sel.uri.fsPath}`, { modal: true, detail: error }, 'Reload', 'Close Dataset', 'Open File');
+    if (a === 'Reload') await vscode.commands.executeCommand('pointbox.reloadDataset', sel);
+    else if (a === 'Close Dataset') await vscode.commands.executeCommand('pointbox.closeDataset', sel);
+    else if (a === 'Open File') await vscode.window.showTextDocument(sel.uri);
+    return error;
   });
   register('pointbox.refresh', async () => {
     for (const u of openList.list()) sessions.retry(u);
@@ -138,32 +168,56 @@ export function activate(context: vscode.ExtensionContext): PointBoxApi {
     });
   }
 
+  shutdown = async () => {
+    const t0 = performance.now();
+    await sessions.saveAll();
+    log.info(`deactivate: saved every open dataset in ${(performance.now() - t0).toFixed(0)} ms`);
+    await closeDatasetJobs();
+  };
+
   activationMs = performance.now() - moduleLoadedAt;
   log.info(`PointBox ${productInfo.version} activated in ${activationMs.toFixed(1)} ms`);
   return {
     info,
     async datasetTree(node?: DatasetsNode) {
+      // Tests read the tree as the view would after loading: wait for the datasets to load.
+      if (!node) await Promise.all(sessions.uris().map((u) => sessions.load(u).catch(() => undefined)));
+      else await sessions.load(node.uri).catch(() => undefined);
       const kids = datasetsTree.getChildren(node);
       return kids.map((k) => {
         const item = datasetsTree.getTreeItem(k);
         return { node: k, label: String(item.label), description: String(item.description ?? ''), contextValue: item.contextValue };
       });
     },
-    runsTree(node?: RunsNode) {
-      return runsTree.getChildren(node).map((k) => {
+    async runsTree(node?: RunsNode) {
+      return (await runsTree.getChildren(node)).map((k) => {
         const item = runsTree.getTreeItem(k);
-        return { node: k, label: String(item.label), description: String(item.description ?? ''), contextValue: item.contextValue };
+        const tooltip = item.tooltip instanceof vscode.MarkdownString ? item.tooltip.value : item.tooltip;
+        return { node: k, label: String(item.label), description: String(item.description ?? ''), contextValue: item.contextValue, tooltip };
       });
     },
     async selectedModel() {
       await models.ready();
       return models.selected()?.uri.toString();
     },
+    testing: {
+      async document(uri: string) { return (await sessions.load(vscode.Uri.parse(uri))).doc; },
+      counters: () => ({ snapshotsPosted: ViewerEditorProvider.snapshotsPosted, treeItemsBuilt: datasetsTree.itemsBuilt }),
+    },
     pendingCount(uri: string) {
-      const s = sessions.get(vscode.Uri.parse(uri));
+      const s = sessions.loaded().find((x) => x.uri.toString() === uri);
       return s?.doc.data.pseudo_boxes.filter((p) => p.review === 'pending').length;
     },
   };
 }
 
-export function deactivate(): void {}
+/**
+ * VS Code awaits this (up to 5 s) before the extension host exits, and disposes our subscriptions only
+ * after it: so the debounced auto-save of an edit made just before the window closed is written here,
+ * not lost with the timer.
+ */
+export async function deactivate(): Promise<void> {
+  const s = shutdown;
+  shutdown = undefined;
+  await s?.();
+}

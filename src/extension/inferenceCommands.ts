@@ -93,6 +93,11 @@ export function registerInferenceCommands(d: InferenceDeps): vscode.Disposable {
   const getPool = () => (pool ??= new WorkerPool<PrepareRequest, PrepareReply>(resolveWorkerScript('preprocess', path.join(__dirname, 'preprocess.worker.ts'))));
 
   async function loadModel(file: string): Promise<PointToBoxModel> {
+    const shippedDir = path.join(context.extensionUri.fsPath, 'models') + path.sep;
+    if (!vscode.workspace.isTrusted && !path.resolve(file).startsWith(shippedDir)) {
+      // Untrusted: only what ships with PointBox goes into onnxruntime (the prior baseline needs no model).
+      throw new Error(`${path.basename(file)}: models from the workspace are used once it is trusted (Workspaces: Manage Workspace Trust); the shipped model and the prior-box baseline work now`);
+    }
     const c = config();
     const key = `${file}|${c.device}|${c.threads}`;
     if (loaded?.key === key) return loaded.model;
@@ -116,16 +121,15 @@ export function registerInferenceCommands(d: InferenceDeps): vscode.Disposable {
     return loadModel(file);
   }
 
-  const sessionOf = (n?: DatasetsNode) => {
+  const sessionOf = async (n?: DatasetsNode) => {
     const t = n ?? view.selection[0] ?? (sessions.uris()[0] ? { uri: sessions.uris()[0]! } : undefined);
-    const s = t && sessions.get(t.uri);
-    if (!s) throw new Error('open a dataset first (PointBox: Open Dataset…)');
-    return s;
+    if (!t) throw new Error('open a dataset first (PointBox: Open Dataset…)');
+    return sessions.load(t.uri);
   };
 
   register('pointbox.generatePseudoBoxes', async (node?: DatasetsNode, selected?: DatasetsNode[], opts?: { model?: string }) => {
     const nodes = selected?.length ? selected : node ? [node] : view.selection.length ? [...view.selection] : [];
-    const s = sessionOf(nodes[0]);
+    const s = await sessionOf(nodes[0]);
     const scope = imagesUnder(s, nodes.filter((n) => n.uri.toString() === s.uri.toString()).map((n) => n.nodeId));
     const jobs = collectJobs(s.doc.data, { imageIds: scope.imageIds });
     if (jobs.length === 0) {
@@ -168,7 +172,7 @@ export function registerInferenceCommands(d: InferenceDeps): vscode.Disposable {
   });
 
   register('pointbox.evaluatePointToBox', async (node?: DatasetsNode, _sel?: DatasetsNode[], opts?: { model?: string; split?: string; show?: boolean; seeds?: number[]; priorTable?: string; bootstrap?: number }) => {
-    const s = sessionOf(node);
+    const s = await sessionOf(node);
     const c = config();
     const table = loadPriorTableSetting(opts?.priorTable);
     const predictors: Predictor[] = [];

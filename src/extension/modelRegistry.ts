@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { readOnnxMetadata } from '../core/inference/readOnnxMetadata';
 import { boxPriorSummary, checkBoxPrior } from '../core/inference/boxPrior';
@@ -29,8 +29,10 @@ const RUN_MODELS = 'pointbox.runModels';
 /**
  * Models the Models view lists and "Select Model" offers: those shipped in the extension's models/, ONNX
  * files in the workspace (including training runs' model.onnx) and in pointbox.models.searchPaths.
- * Listing reads each file's metadata and its SHA-256 (the whole file, on every scan); the full contract
- * check happens on load.
+ * Listing reads each file's metadata and its SHA-256, asynchronously and only when the file is new or its
+ * size or mtime changed since the last scan (a rescan of unchanged models reads nothing); the full contract
+ * check happens on load. In an untrusted workspace only the models shipped with the extension are listed:
+ * a workspace's own files are not loaded into onnxruntime until the user trusts it.
  */
 export class ModelRegistry implements vscode.Disposable {
   private entries: ModelEntry[] = [];
@@ -38,6 +40,10 @@ export class ModelRegistry implements vscode.Disposable {
   readonly onDidChange = this.changed.event;
   private readonly watcher: vscode.FileSystemWatcher;
   private scanning: Promise<void> | undefined;
+  /** Described files by path, with the size:mtime they were described at. */
+  private readonly described = new Map<string, { key: string; entry: ModelEntry }>();
+  /** Files read and hashed since activation (tests check that a rescan reads nothing new). */
+  hashed = 0;
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly state: vscode.Memento, private readonly log: vscode.LogOutputChannel) {
     this.watcher = vscode.workspace.createFileSystemWatcher('**/*.onnx');
@@ -61,6 +67,17 @@ export class ModelRegistry implements vscode.Disposable {
   }
 
   private async describe(uri: vscode.Uri, source: ModelSource): Promise<ModelEntry> {
+    let key = '';
+    try { const st = await stat(uri.fsPath); key = `${st.size}:${st.mtimeMs}`; } catch { /* reported by describeNow */ }
+    const hit = this.described.get(uri.fsPath);
+    if (key && hit?.key === key && hit.entry.source === source) return hit.entry;
+    const e = await this.describeNow(uri, source);
+    if (key) this.described.set(uri.fsPath, { key, entry: e });
+    return e;
+  }
+
+  private async describeNow(uri: vscode.Uri, source: ModelSource): Promise<ModelEntry> {
+    this.hashed++;
     const e: ModelEntry = { uri, source, name: source === 'run' ? `${path.basename(path.dirname(uri.fsPath))}/${path.basename(uri.fsPath)}` : path.basename(uri.fsPath) };
     try {
       const bytes = await readFile(uri.fsPath);
@@ -92,6 +109,12 @@ export class ModelRegistry implements vscode.Disposable {
         if (type === vscode.FileType.File && name.endsWith('.onnx')) found.push(await this.describe(vscode.Uri.joinPath(shipped, name), 'shipped'));
       }
     } catch { /* no models folder */ }
+    if (!vscode.workspace.isTrusted) {
+      this.entries = found;
+      this.log.info(`models: ${found.length} shipped (workspace models are listed once the workspace is trusted)`);
+      this.changed.fire();
+      return;
+    }
     const files = await vscode.workspace.findFiles('**/*.onnx', '{**/node_modules/**,**/.git/**}', 500);
     const extra = vscode.workspace.getConfiguration('pointbox').get<string[]>('models.searchPaths', []);
     for (const folder of vscode.workspace.workspaceFolders ?? []) {

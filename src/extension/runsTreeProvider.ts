@@ -1,13 +1,15 @@
 /**
  * The Runs view: one item per run folder under the runs root of each workspace folder, newest first,
  * with its status, mode, epochs and val AP50; children show key metrics, model.onnx and train.log.
- * Nothing is read until the view asks for its children (activation stays cheap). While a run is
- * running and the view is visible it re-reads every 2 s; a watcher on `*\/{run.json,model.onnx}` under the roots
- * picks up runs started elsewhere (the CLI, another window).
+ * Nothing is read until the view asks for its children (activation stays cheap), and then only
+ * asynchronously and incrementally (RunDirectoryReader: run.json re-read when its size/mtime moved,
+ * metrics.jsonl followed from where the last read stopped). While a run is running and the view is
+ * visible it refreshes every 2 s; a watcher on `*\/{run.json,model.onnx}` under the roots picks up runs
+ * started elsewhere (the CLI, another window), and `onDidList` lets the training commands attach to them.
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { isStaleRun, listRunDirectories, readRunDirectory, timeFromRunName, type RunSummary } from '../core/training/runDirectory';
+import { isStaleRun, listRunDirectoriesAsync, RunDirectoryReader, timeFromRunName, type RunSummary } from '../core/training/runDirectory';
 
 export type RunsNode =
   | { kind: 'run'; dir: string; summary: RunSummary; stale?: boolean }
@@ -80,6 +82,10 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   private visible = true;
   private runs: RunsNode[] = [];
   private lastFire = 0;
+  private readonly reader = new RunDirectoryReader();
+  private readonly listed = new vscode.EventEmitter<RunSummary[]>();
+  /** Every listing of the runs (the training commands re-attach to live runs they find here). */
+  readonly onDidList = this.listed.event;
 
   /** Runs in progress in this window (started by the launcher): their live summaries win over disk. */
   readonly live = new Map<string, RunSummary>();
@@ -131,13 +137,15 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     }
   }
 
-  getChildren(node?: RunsNode): RunsNode[] {
+  async getChildren(node?: RunsNode): Promise<RunsNode[]> {
     if (!node) {
       const roots = runsRoots();
       this.watch(roots);
-      const dirs = roots.flatMap((r) => listRunDirectories(r));
-      this.runs = dirs.map((dir) => {
-        const disk = readRunDirectory(dir);
+      const dirs = (await Promise.all(roots.map((r) => listRunDirectoriesAsync(r)))).flat();
+      this.reader.retain(dirs);
+      const summaries = await Promise.all(dirs.map((dir) => this.reader.read(dir)));
+      this.runs = dirs.map((dir, i) => {
+        const disk = summaries[i]!;
         const live = this.live.get(dir);
         // A run we launched: metrics are newer in memory until run.json is final.
         const summary = live && disk.status === 'running' ? { ...disk, ...live, status: disk.status } : disk;
@@ -149,6 +157,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         return { kind: 'run' as const, dir, summary };
       });
       this.schedulePoll(this.runs.some((r) => r.kind === 'run' && r.summary.status === 'running') || this.live.size > 0);
+      this.listed.fire(summaries);
       return this.runs;
     }
     if (node.kind !== 'run') return [];
@@ -197,6 +206,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     const md = new vscode.MarkdownString(`**${s.name}** — ${s.status}\n\n`);
     const row = (k: string, v: string | undefined) => { if (v !== undefined) md.appendMarkdown(`${k}: ${v}  \n`); };
     row('Mode', s.mode);
+    row('Started from', s.init ? `\`${s.init}\` (fine-tuned)` : s.status === 'unknown' ? undefined : 'scratch');
     row('Device', s.device);
     row('Epochs', `${s.epochsDone}/${s.epochsTotal ?? '?'}`);
     row('Last train loss', s.lastTrainLoss?.toFixed(4));
@@ -205,6 +215,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     row('Images/s', s.imagesPerS?.toFixed(1));
     row('Started', s.started);
     row('Finished', s.finished);
+    row('Process', s.pid === undefined ? undefined : `pid ${s.pid}${s.pgid !== undefined ? `, group ${s.pgid}` : ''}${s.host ? ` on ${s.host}` : ''}`);
     row('Model', s.modelOnnx);
     md.appendMarkdown(`\n${s.dir}\n\n`);
     if (s.error) md.appendCodeblock(s.error.slice(-2000), 'text');
@@ -214,6 +225,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   }
 
   dispose(): void {
+    this.listed.dispose();
     for (const w of this.watchers) w.dispose();
     if (this.poll) clearInterval(this.poll);
     this.changed.dispose();

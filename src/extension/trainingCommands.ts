@@ -1,13 +1,21 @@
 /**
  * Training-run commands: Start Training Run (pickers, or an options object for tests and power users),
- * Cancel, Open Log, Use Run Model, Evaluate Run Model. Starting executes Python, so it needs a trusted workspace, and the
- * interpreter setting is only read once trust is there. The work itself is src/core/training.
+ * Cancel, Open Log, Use Run Model, Evaluate Run Model. Starting executes Python, so it needs a trusted
+ * workspace, and the interpreter setting is only read once trust is there. The work itself is src/core/training.
+ *
+ * Runs outlive the window: the trainer runs detached with its output in train.log, and every window
+ * re-attaches to the live runs of this machine that it finds under its runs roots (on activation and
+ * whenever the Runs view lists a new one): progress notification, Runs view updates and Cancel work the
+ * same for a run started here, before a reload, or in another window. A run whose trainer is gone without
+ * finalizing run.json is marked failed with the log's tail when a window finds it.
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
-import { defaultPython, findModelsDir, launchTrainingRun, TRAINING_MODES, type TrainingDevice, type TrainingMode, type TrainingRun } from '../core/training/launchTrainingRun';
-import { readRunDirectory, type RunSummary } from '../core/training/runDirectory';
+import { defaultPython, findModelsDir, launchTrainingRun, watchTrainingRun, TRAINING_MODES, type TrainingDevice, type TrainingMode, type TrainingProgress, type TrainingRun } from '../core/training/launchTrainingRun';
+import { isLocalRun, readRunDirectory, runFolderName, trainerAlive, type RunSummary } from '../core/training/runDirectory';
+import { effectiveAnnotationsByImage } from '../core/dataset/datasetQueries';
+import type { DatasetFile } from '../core/dataset/schema';
 import type { DatasetSessions } from './DatasetSessions';
 import type { ModelRegistry } from './modelRegistry';
 import { runsRootFor, type RunsNode, type RunsTreeProvider } from './runsTreeProvider';
@@ -23,6 +31,11 @@ export interface StartTrainingOptions {
   device?: TrainingDevice;
   runsRoot?: string;
   extraArgs?: string[];
+  /**
+   * Weights to start from: a model file (`--init`), or false / 'scratch' for a fresh model. Default: the
+   * selected point->box model (else the shipped one) when the dataset has box-level images with boxes.
+   */
+  init?: string | false;
   /** false: resolve with the run folder as soon as it started (default: when it ends, with its summary). */
   wait?: boolean;
 }
@@ -53,8 +66,15 @@ function runDirOf(arg: unknown): string | undefined {
   return typeof o.dir === 'string' ? o.dir : undefined;
 }
 
+/** Whether the dataset has box-level images with at least one box (what fine-tuning from a model needs). */
+export function hasBoxLevelBoxes(d: DatasetFile): boolean {
+  const eff = effectiveAnnotationsByImage(d);
+  return d.images.some((im) => im.label_level === 'boxes' && (eff.get(im.id) ?? []).some((a) => a.bbox));
+}
+
 export function registerTrainingCommands(d: TrainingDeps): vscode.Disposable {
   const { context, sessions, models, runs, runsView, log, register } = d;
+  /** Runs this window follows (started here or attached), by folder. */
   const active = new Map<string, TrainingRun>();
 
   const modelsDir = (): string => {
@@ -62,23 +82,98 @@ export function registerTrainingCommands(d: TrainingDeps): vscode.Disposable {
     return existsSync(path.join(shipped, 'pbc_trainer')) ? shipped : findModelsDir(__dirname) ?? shipped;
   };
 
-  const pickRun = async (arg: unknown, filter: (s: RunSummary) => boolean, title: string): Promise<string | undefined> => {
-    const dir = runDirOf(arg) ?? (runsView.selection[0] ? runsView.selection[0].dir : undefined);
-    if (dir) return dir;
-    const candidates = runs.getChildren().filter((n): n is Extract<RunsNode, { kind: 'run' }> => n.kind === 'run' && filter(n.summary));
-    if (candidates.length === 0) { void vscode.window.showInformationMessage(`PointBox: no run to ${title.toLowerCase()}.`); return undefined; }
-    if (candidates.length === 1) return candidates[0]!.dir;
-    const pick = await vscode.window.showQuickPick(candidates.map((c) => ({ label: c.summary.name, description: c.summary.status, dir: c.dir })), { title });
-    return pick?.dir;
+  const finished = (summary: RunSummary) => {
+    log.info(`training run ${summary.name}: ${summary.status}${summary.error ? ` (${summary.error.split('\n')[0]})` : ''}`);
+    if (summary.status === 'completed') {
+      void vscode.window.showInformationMessage(`PointBox: run ${summary.name} completed${summary.lastAp50 !== undefined ? `, val AP50 ${(summary.lastAp50 * 100).toFixed(1)}` : ''}.`, 'Use Model', 'Open Log').then((a) => {
+        if (a === 'Use Model') void vscode.commands.executeCommand('pointbox.useRunModel', { dir: summary.dir });
+        if (a === 'Open Log') void vscode.commands.executeCommand('pointbox.openRunLog', { dir: summary.dir });
+      });
+    } else if (summary.status === 'failed') {
+      // The trainer's own one-line refusal (e.g. an --init model whose classes differ) comes through as is.
+      void vscode.window.showErrorMessage(`PointBox: run ${summary.name} failed: ${summary.error?.split('\n')[0] ?? 'see train.log'}`, 'Open Log').then((a) => {
+        if (a) void vscode.commands.executeCommand('pointbox.openRunLog', { dir: summary.dir });
+      });
+    } else {
+      void vscode.window.showInformationMessage(`PointBox: run ${summary.name} ${summary.status}.`);
+    }
   };
+
+  /**
+   * Follows a run with a progress notification (Cancel stops the trainer) and the Runs view; resolves
+   * with the final summary. `start` launches it (this window) or attaches to it (a live run found on disk).
+   */
+  const follow = (title: string, start: (onProgress: (p: TrainingProgress) => void) => Promise<TrainingRun>): { started: Promise<TrainingRun>; done: Promise<RunSummary> } => {
+    let resolveStarted!: (r: TrainingRun) => void;
+    let rejectStarted!: (e: unknown) => void;
+    const started = new Promise<TrainingRun>((res, rej) => { resolveStarted = res; rejectStarted = rej; });
+    const done = vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
+      let run: TrainingRun | undefined;
+      let cancelled = false;
+      token.onCancellationRequested(() => { cancelled = true; try { run?.cancel(); } catch (e) { void vscode.window.showWarningMessage(`PointBox: ${(e as Error).message}`); } });
+      progress.report({ message: 'checking Python and exporting the dataset…' });
+      try {
+        run = await start(({ record, summary }) => {
+          runs.update(summary);
+          const total = summary.epochsTotal;
+          const ap = summary.lastAp50 !== undefined ? ` · AP50 ${(summary.lastAp50 * 100).toFixed(1)}` : '';
+          const loss = summary.lastTrainLoss !== undefined ? ` · loss ${summary.lastTrainLoss.toFixed(3)}` : '';
+          progress.report({
+            message: `epoch ${Math.min(summary.epochsDone + (record.type === 'epoch' ? 0 : 1), total ?? Infinity)}/${total ?? '?'}${loss}${ap}`,
+            increment: record.type === 'epoch' && total ? 100 / total : undefined,
+          });
+        });
+      } catch (e) {
+        rejectStarted(e);
+        throw e;
+      }
+      active.set(run.dir, run);
+      resolveStarted(run);
+      if (cancelled) run.cancel();
+      const s = run.summary;
+      progress.report({ message: `epoch ${s.epochsDone}/${s.epochsTotal ?? '?'}`, increment: s.epochsTotal ? (100 * s.epochsDone) / s.epochsTotal : undefined });
+      runs.refresh();
+      try {
+        return await run.done;
+      } finally {
+        active.delete(run.dir);
+        runs.finished(run.dir);
+      }
+    });
+    const d = Promise.resolve(done);
+    void d.catch(() => undefined); // a start failure is reported through `started`
+    return { started, done: d };
+  };
+
+  /** Re-attaches to live runs of this machine that no watcher of this window follows (reload, another window, the CLI). */
+  const attachLive = (summaries: readonly RunSummary[]) => {
+    for (const s of summaries) {
+      if (s.status !== 'running' || active.has(s.dir) || attaching.has(s.dir) || s.pid === undefined || (s.worldSize ?? 1) > 1 || !isLocalRun(s)) continue;
+      attaching.add(s.dir);
+      if (!trainerAlive(s.pid, s.started)) {
+        // Gone without finalizing run.json (killed with its machine, a crash): failed, with the log's tail.
+        log.info(`training run ${s.dir}: its trainer (pid ${s.pid}) is gone; marking it failed`);
+        void watchTrainingRun(s.dir, { pollMs: 10 }).then((r) => r.done).then(() => runs.refresh(), (e: Error) => log.warn(`cannot finalize ${s.dir}: ${e.message}`)).finally(() => attaching.delete(s.dir));
+        continue;
+      }
+      log.info(`re-attaching to training run ${s.dir} (pid ${s.pid})`);
+      const f = follow(`PointBox: training ${s.mode ?? ''} (${s.name})`, (onProgress) => watchTrainingRun(s.dir, { onProgress }));
+      void f.done.then(finished, (e: Error) => log.warn(`cannot follow ${s.dir}: ${e.message}`)).finally(() => attaching.delete(s.dir));
+    }
+  };
+  const attaching = new Set<string>();
+  const listSub = runs.onDidList(attachLive);
 
   register('pointbox.startTrainingRun', async (arg?: StartTrainingOptions) => {
     if (!vscode.workspace.isTrusted) {
       // Training runs a Python interpreter chosen by settings: nothing to offer until the user trusts the folder.
-      void vscode.window.showWarningMessage('PointBox: training runs execute Python, so they need a trusted workspace. Trust this folder (Workspaces: Manage Workspace Trust) to start one; existing runs stay viewable.');
-      return { error: 'untrusted workspace' };
+      void vscode.window.showWarningMessage('PointBox: training runs execute Python, so they need a trusted workspace. Trust this folder (Workspaces: Manage Workspace Trust, or the Restricted Mode item in the status bar) to start one; existing runs stay viewable.', 'Manage Workspace Trust').then((a) => {
+        if (a) void vscode.commands.executeCommand('workbench.trust.manage');
+      });
+      return { error: 'untrusted workspace: training runs need a trusted workspace (Workspaces: Manage Workspace Trust)' };
     }
-    const o: StartTrainingOptions = arg && typeof arg === 'object' && !(arg instanceof vscode.Uri) && !('kind' in arg) ? arg : {};
+    const viaOptions = !!arg && typeof arg === 'object' && !(arg instanceof vscode.Uri) && !('kind' in arg);
+    const o: StartTrainingOptions = viaOptions ? arg : {};
     let dataset = o.dataset ? (o.dataset.startsWith('file:') ? vscode.Uri.parse(o.dataset) : vscode.Uri.file(o.dataset)) : undefined;
     if (!dataset) {
       const open = sessions.uris();
@@ -98,76 +193,77 @@ export function registerTrainingCommands(d: TrainingDeps): vscode.Disposable {
       if (!s) return undefined;
       epochs = Number(s);
     }
+    const session = await sessions.load(dataset);
+    // Where the weights start: the selected (or shipped) model when there are boxes to fine-tune on.
+    let init: string | undefined;
+    if (typeof o.init === 'string' && o.init !== 'scratch') init = o.init.startsWith('file:') ? vscode.Uri.parse(o.init).fsPath : o.init;
+    else if (o.init === undefined && hasBoxLevelBoxes(session.doc.data)) {
+      await models.ready();
+      const m = models.selected();
+      if (m && viaOptions) init = m.uri.fsPath; // options object: the default, no picker
+      else if (m) {
+        const pick = await vscode.window.showQuickPick([
+          { label: `$(circuit-board) Fine-tune ${m.name}`, description: m.source, detail: `start from its weights (--init ${m.uri.fsPath})`, init: m.uri.fsPath },
+          { label: '$(new-file) From scratch', detail: 'a freshly initialised model', init: undefined },
+        ], { title: 'Start from' });
+        if (!pick) return undefined;
+        init = pick.init;
+      }
+    }
     const cfg = vscode.workspace.getConfiguration('pointbox', dataset);
     // Only read now: we are in a trusted workspace (restrictedConfigurations in package.json).
     const python = cfg.get<string>('training.pythonPath', '')?.trim() || defaultPython();
     const extraArgs = [...cfg.get<string[]>('training.extraArgs', []), ...(o.extraArgs ?? [])];
-    const session = sessions.get(dataset);
-    if (session) await session.saveNow();
+    // The export reads the file: every edit must be on it.
+    await session.flush();
+    if (session.doc.isDirty) throw new Error(`${path.basename(dataset.fsPath)} has edits that could not be saved; training reads the file (see the error above)`);
     const runsRoot = o.runsRoot ?? runsRootFor(dataset);
+    const runDir = path.join(runsRoot, runFolderName(mode));
+    const ds = dataset;
+    attaching.add(runDir); // ours: the Runs view's listing must not attach a second watcher while it starts
 
-    let resolveStarted!: (dir: string) => void;
-    const started = new Promise<string>((r) => { resolveStarted = r; });
-    const finished = vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `PointBox: training ${mode} on ${path.basename(dataset.fsPath)}`, cancellable: true }, async (progress, token) => {
-      progress.report({ message: 'checking Python and exporting the dataset…' });
-      const ac = new AbortController();
-      token.onCancellationRequested(() => ac.abort());
+    const f = follow(`PointBox: training ${mode} on ${path.basename(dataset.fsPath)}${init ? ` from ${path.basename(init)}` : ''}`, async (onProgress) => {
       const run = await launchTrainingRun({
-        dataset: dataset!.fsPath, data: session?.doc.data, runsRoot, modelsDir: modelsDir(), python, mode: mode!, epochs,
-        imageSize: o.imageSize, batch: o.batch, device: o.device ?? 'auto', extraArgs, signal: ac.signal,
-        onOutput: (text) => { for (const line of text.split('\n')) if (line.trim()) log.info(`[train] ${line}`); },
-        onProgress: ({ record, summary }) => {
-          runs.update(summary);
-          const ap = summary.lastAp50 !== undefined ? ` · AP50 ${(summary.lastAp50 * 100).toFixed(1)}` : '';
-          const loss = summary.lastTrainLoss !== undefined ? ` · loss ${summary.lastTrainLoss.toFixed(3)}` : '';
-          progress.report({
-            message: `epoch ${Math.min(summary.epochsDone + (record.type === 'epoch' ? 0 : 1), epochs!)}/${epochs}${loss}${ap}`,
-            increment: record.type === 'epoch' ? 100 / epochs! : undefined,
-          });
-        },
+        dataset: ds.fsPath, runsRoot, runDir, modelsDir: modelsDir(), python, mode: mode!, epochs,
+        imageSize: o.imageSize, batch: o.batch, device: o.device ?? 'auto', extraArgs, onProgress, ...(init ? { init } : {}),
       });
-      active.set(run.dir, run);
-      log.info(`training run started: ${run.argv.join(' ')} -> ${run.dir}`);
-      resolveStarted(run.dir);
-      runs.refresh();
-      try {
-        return await run.done;
-      } finally {
-        active.delete(run.dir);
-        runs.finished(run.dir);
-      }
+      log.info(`training run started: ${run.argv.join(' ')} -> ${run.dir} (pid ${run.pid}, output in train.log)`);
+      return run;
     });
-    // A start failure (no torch, bad dataset) rejects `finished` before `started` resolves.
-    const startedOrFailed = await Promise.race([started, finished.then(() => undefined)]);
-    if (o.wait === false && startedOrFailed) return { dir: startedOrFailed };
-    const summary = await finished;
-    log.info(`training run ${summary.name}: ${summary.status}${summary.error ? ` (${summary.error.split('\n')[0]})` : ''}`);
-    if (summary.status === 'completed') {
-      void vscode.window.showInformationMessage(`PointBox: run ${summary.name} completed${summary.lastAp50 !== undefined ? `, val AP50 ${(summary.lastAp50 * 100).toFixed(1)}` : ''}.`, 'Use Model', 'Open Log').then((a) => {
-        if (a === 'Use Model') void vscode.commands.executeCommand('pointbox.useRunModel', { dir: summary.dir });
-        if (a === 'Open Log') void vscode.commands.executeCommand('pointbox.openRunLog', { dir: summary.dir });
-      });
-    } else if (summary.status === 'failed') {
-      void vscode.window.showErrorMessage(`PointBox: run ${summary.name} failed: ${summary.error?.split('\n')[0] ?? 'see train.log'}`, 'Open Log').then((a) => {
-        if (a) void vscode.commands.executeCommand('pointbox.openRunLog', { dir: summary.dir });
-      });
-    } else {
-      void vscode.window.showInformationMessage(`PointBox: run ${summary.name} ${summary.status}.`);
-    }
+    // A start failure (no torch, bad dataset) rejects `started`; the notification's promise rejects too.
+    const run = await f.started.finally(() => attaching.delete(runDir));
+    if (o.wait === false) { void f.done.then(finished, () => undefined); return { dir: run.dir, pid: run.pid, argv: run.argv }; }
+    const summary = await f.done;
+    finished(summary);
     return summary;
   });
 
+  const pickRun = async (arg: unknown, filter: (s: RunSummary) => boolean, title: string): Promise<string | undefined> => {
+    const dir = runDirOf(arg) ?? (runsView.selection[0] ? runsView.selection[0].dir : undefined);
+    if (dir) return dir;
+    const candidates = (await runs.getChildren()).filter((n): n is Extract<RunsNode, { kind: 'run' }> => n.kind === 'run' && filter(n.summary));
+    if (candidates.length === 0) { void vscode.window.showInformationMessage(`PointBox: no run to ${title.toLowerCase()}.`); return undefined; }
+    if (candidates.length === 1) return candidates[0]!.dir;
+    const pick = await vscode.window.showQuickPick(candidates.map((c) => ({ label: c.summary.name, description: c.summary.status, dir: c.dir })), { title });
+    return pick?.dir;
+  };
+
   register('pointbox.cancelTrainingRun', async (arg?: unknown) => {
-    const dir = await pickRun(arg, (s) => s.status === 'running' && active.has(s.dir), 'Cancel run');
+    const dir = await pickRun(arg, (s) => s.status === 'running', 'Cancel run');
     if (!dir) return false;
-    const run = active.get(dir);
+    let run = active.get(dir);
     if (!run) {
+      // A live run this window does not follow yet: attach, then cancel.
       const s = readRunDirectory(dir);
-      void vscode.window.showWarningMessage(`PointBox: ${s.name} was not started in this window${s.status === 'running' ? '; stop its trainer process where it runs (SIGTERM marks it cancelled)' : ` (it is ${s.status})`}.`);
-      return false;
+      if (s.status !== 'running' || s.pid === undefined) { void vscode.window.showWarningMessage(`PointBox: ${s.name} is ${s.status}, not running.`); return false; }
+      if (!isLocalRun(s)) { void vscode.window.showWarningMessage(`PointBox: ${s.name} runs on ${s.host}; cancel it there.`); return false; }
+      attachLive([s]);
+      for (let i = 0; i < 50 && !active.has(dir); i++) await new Promise((r) => setTimeout(r, 100));
+      run = active.get(dir);
+      if (!run) return false;
     }
     run.cancel();
-    log.info(`cancel requested for ${dir}`);
+    log.info(`cancel requested for ${dir} (SIGTERM to its process group)`);
     return true;
   });
 
@@ -211,5 +307,15 @@ export function registerTrainingCommands(d: TrainingDeps): vscode.Disposable {
 
   register('pointbox.refreshRuns', () => runs.refresh());
 
-  return { dispose: () => { for (const r of active.values()) r.cancel(); } };
+  // Find live runs once activation is over (off its path): the window that was reloaded picks up its runs.
+  const t = setTimeout(() => { void runs.getChildren().catch(() => undefined); }, 500);
+
+  return {
+    dispose: () => {
+      clearTimeout(t);
+      listSub.dispose();
+      // The window closes: the trainers go on (they are detached); only our watching stops.
+      for (const r of active.values()) r.detach();
+    },
+  };
 }

@@ -23,6 +23,9 @@ export const IMAGE_VIEWER_VIEW_TYPE = 'pointbox.viewer.image';
  * webview, so the full-precision pixels never cross the boundary twice and the extension host stays free.
  */
 export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider<vscode.CustomDocument> {
+  /** Dataset snapshots posted to viewers since activation (the edit benchmark counts them). */
+  static snapshotsPosted = 0;
+
   constructor(private readonly extensionUri: vscode.Uri, private readonly sessions: DatasetSessions, private readonly log: vscode.LogOutputChannel) {}
 
   static register(context: vscode.ExtensionContext, sessions: DatasetSessions, log: vscode.LogOutputChannel): ViewerEditorProvider {
@@ -54,24 +57,30 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
     let binding: { session: DatasetSession; imageId: number } | undefined;
     let sessionSub: vscode.Disposable | undefined;
     let ready = false;
-    const bind = () => {
-      const hit = this.findImage(document.uri);
+    const postSnapshot = () => { ViewerEditorProvider.snapshotsPosted++; return post({ type: 'dataset', dataset: this.snapshot(binding) }); };
+    const bind = async () => {
+      const hit = await this.findImage(document.uri);
       if (hit?.session === binding?.session && hit?.imageId === binding?.imageId) return false;
       sessionSub?.dispose();
       binding = hit;
-      sessionSub = hit?.session.onDidChange(() => { if (ready) void post({ type: 'dataset', dataset: this.snapshot(binding) }); });
+      // Only changes that touch this image (or the class list, or a reload) reach this viewer.
+      sessionSub = hit?.session.onDidChangeRecords((c) => {
+        if (!ready || !binding) return;
+        if (c.cause === 'reload' || c.meta || c.imageIds.includes(binding.imageId)) void postSnapshot();
+      });
       return true;
     };
-    bind();
-    // A dataset opened or closed after the viewer: the image may gain (or lose) its dataset.
-    const listSub = this.sessions.onDidChange((s) => {
-      if (s !== undefined) return; // one session's edits arrive through its own listener
-      if (bind() && ready) void post({ type: 'dataset', dataset: this.snapshot(binding) });
+    const bound = bind();
+    // A dataset opened, loaded or closed after the viewer: the image may gain (or lose) its dataset.
+    const listSub = this.sessions.onDidChange((c) => {
+      if (c.update) return; // one dataset's edits arrive through its own listener
+      void bind().then((changed) => { if (changed && ready) void postSnapshot(); });
     });
     const t0 = Date.now();
     const msgSub = webview.onDidReceiveMessage(async (m: ViewerToHost) => {
       switch (m.type) {
         case 'ready': {
+          await bound;
           ready = true;
           await post({
             type: 'init', protocol: PROTOCOL_VERSION, fileName, filePath: document.uri.fsPath,
@@ -104,7 +113,7 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
         default: {
           const failed = this.applyEdit(binding, m);
           // Undo the webview's optimistic drawing by sending the records as they are.
-          if (failed) { await post({ type: 'editFailed', message: failed }); await post({ type: 'dataset', dataset: this.snapshot(binding) }); }
+          if (failed) { await post({ type: 'editFailed', message: failed }); await postSnapshot(); }
         }
       }
     });
@@ -115,13 +124,11 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
    * The open dataset that lists this file. Datasets load lazily, so one whose folder contains the file is
    * loaded here if the tree has not needed it yet.
    */
-  private findImage(uri: vscode.Uri): { session: DatasetSession; imageId: number } | undefined {
+  private async findImage(uri: vscode.Uri): Promise<{ session: DatasetSession; imageId: number } | undefined> {
     const hit = this.sessions.findByImagePath(uri.fsPath);
     if (hit) return hit;
-    for (const u of this.sessions.uris()) {
-      if (!uri.fsPath.startsWith(path.dirname(u.fsPath) + path.sep)) continue;
-      this.sessions.get(u);
-    }
+    const candidates = this.sessions.uris().filter((u) => uri.fsPath.startsWith(path.dirname(u.fsPath) + path.sep));
+    await Promise.all(candidates.map((u) => this.sessions.load(u).catch(() => undefined)));
     return this.sessions.findByImagePath(uri.fsPath);
   }
 
@@ -133,8 +140,9 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
     return {
       datasetName: b.session.name, imageId: im.id, split: im.split, labelLevel: im.label_level, width: im.width, height: im.height,
       categories: doc.data.categories.map((c) => ({ id: c.id, name: c.name })),
-      annotations: doc.data.annotations.filter((a) => a.image_id === im.id).map((a) => ({ id: a.id, categoryId: a.category_id, bbox: a.bbox, point: a.point })),
-      pseudoBoxes: doc.data.pseudo_boxes.filter((p) => p.image_id === im.id).map((p) => ({
+      // The document's per-image index: O(this image's records), not a scan of the dataset.
+      annotations: doc.annotationsOf(im.id).map((a) => ({ id: a.id, categoryId: a.category_id, bbox: a.bbox, point: a.point })),
+      pseudoBoxes: doc.pseudoBoxesOf(im.id).map((p) => ({
         id: p.id, categoryId: p.category_id, bbox: p.bbox, editedBbox: p.edited_bbox, point: p.point, score: p.score, model: p.provenance.model_id, review: p.review,
       })),
       canUndo: doc.canUndo,

@@ -79,7 +79,7 @@ before(async () => {
     '--format', 'dicom', '--box-ratio', '0.5', '--workers', '0'], { stdio: 'ignore' });
   datasetFile = join(workspace, 'phantom', 'dataset.pointbox.json');
   const d = readDataset();
-  // The image under test: a train image with points only, so it sits in "train / Points only".
+  // The image under test: a train image with points only, so it sits in "train / Point-level".
   const im = d.images.find((i) => i.split === 'train' && i.label_level === 'points');
   assert.ok(im, 'the phantom has a train image with points only');
   target = { id: im.id, file: im.file_name.split('/').pop(), width: im.width, height: im.height, dicom: join(workspace, 'phantom', im.file_name) };
@@ -119,7 +119,7 @@ test('an image opened from the Datasets tree renders real pixels in the viewer',
   const train = sidebar.locator('.monaco-list-row[aria-level="2"]:has-text("train")').first();
   await train.waitFor({ timeout: 30_000 });
   if ((await train.getAttribute('aria-expanded')) !== 'true') await train.click();
-  const group = sidebar.locator('.monaco-list-row[aria-level="3"]:has-text("Points only")').first();
+  const group = sidebar.locator('.monaco-list-row[aria-level="3"]:has-text("Point-level")').first();
   await group.waitFor({ timeout: 30_000 });
   if ((await group.getAttribute('aria-expanded')) !== 'true') await group.click();
   const row = sidebar.locator(`.monaco-list-row[aria-level="4"]:has-text("${target.file}")`).first();
@@ -302,7 +302,7 @@ test('a PNG of a dataset opens in the viewer from the tree (Open Image)', { time
   const train = sidebar.locator('.monaco-list-row[aria-level="2"]:has-text("train")').first();
   await train.waitFor({ timeout: 30_000 });
   if ((await train.getAttribute('aria-expanded')) !== 'true') await train.click();
-  const group = sidebar.locator(`.monaco-list-row[aria-level="3"]:has-text("${pngTarget.label_level === 'boxes' ? 'Boxes' : 'Points only'}")`).first();
+  const group = sidebar.locator(`.monaco-list-row[aria-level="3"]:has-text("${pngTarget.label_level === 'boxes' ? 'Box-level' : 'Point-level'}")`).first();
   await group.waitFor({ timeout: 30_000 });
   if ((await group.getAttribute('aria-expanded')) !== 'true') await group.click();
   const name = pngTarget.file_name.split('/').pop();

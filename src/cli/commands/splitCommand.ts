@@ -26,7 +26,7 @@ export const splitCommand: CliCommand = {
     const out = resolve(io.cwd, optString(p, 'out') ?? file);
     writeFileAtomicSync(out, serializeDataset(doc.data));
     if (hasFlag(p, 'json')) io.out(JSON.stringify(s) + '\n');
-    else io.err(`split ${out}: train ${s.train} (${s.trainBoxes} with boxes, ${s.trainPoints} points only), val ${s.val}, test ${s.test}, unlabeled ${s.unlabeled}; ${s.pointsSampled} points sampled\n`);
+    else io.err(`split ${out}: train ${s.train} (${s.trainBoxes} box-level images (${s.trainBoxesWithBoxes} with boxes), ${s.trainPoints} point-level), val ${s.val}, test ${s.test}, unlabeled ${s.unlabeled}; ${s.pointsSampled} points sampled\n`);
     return 0;
   },
 };

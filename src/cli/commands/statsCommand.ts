@@ -18,10 +18,10 @@ export const statsCommand: CliCommand = {
     const s = computeStats(doc.data, hasFlag(p, 'no-files') ? {} : { datasetDir: dirname(path) });
     if (hasFlag(p, 'json')) { io.out(JSON.stringify(s) + '\n'); return 0; }
     const lines = [
-      `${doc.data.info.name}: ${s.images} images (${s.imagesWithBoxes} with boxes, ${s.negativeImages} negative, ${s.imagesWithPointsOnly} points only, ${s.unlabeled} unlabeled)`,
+      `${doc.data.info.name}: ${s.images} images: ${s.boxLevelImages} box-level (${s.imagesWithBoxes} with boxes), ${s.pointLevelImages} point-level (${s.imagesWithPointsOnly} with points), ${s.unlabeled} unlabeled; ${s.negativeImages} negative (no lesion)`,
       `${s.boxes} boxes, ${s.points} points, ${s.hiddenBoxes} hidden boxes, ${s.pseudoBoxes} pseudo-boxes (${Object.entries(s.pseudoBoxesByReview).map(([k, v]) => `${v} ${k}`).join(', ')})`,
       `missing image files: ${s.missingFiles ?? 'not checked'}`,
-      'splits:', ...Object.entries(s.splits).map(([k, v]) => `  ${k.padEnd(11)} ${v.images} images, ${v.boxes} boxes, ${v.points} points`),
+      'splits:', ...Object.entries(s.splits).map(([k, v]) => `  ${k.padEnd(11)} ${v.images} images: ${v.boxLevelImages} box-level (${v.imagesWithBoxes} with boxes), ${v.pointLevelImages} point-level (${v.imagesWithPointsOnly} with points); ${v.boxes} boxes, ${v.points} points`),
       'classes:', ...Object.entries(s.classes).map(([k, v]) => `  ${k.padEnd(20)} ${v.boxes} boxes, ${v.points} points, ${v.pseudoBoxes} pseudo`),
     ];
     io.out(lines.join('\n') + '\n');

@@ -363,10 +363,13 @@ export class DatasetDocument {
       }
       // Hash the chunks as they are written: no second pass over (or join of) the whole text.
       const hash = createHash('sha256');
+      let size = 0;
       const chunks = serializeDatasetChunks(snapshot);
-      await writeFileAtomic(this.file, (async function* () { for await (const c of chunks) { const b = Buffer.from(c, 'utf8'); hash.update(b); yield b; } })());
+      await writeFileAtomic(this.file, (async function* () { for await (const c of chunks) { const b = Buffer.from(c, 'utf8'); hash.update(b); size += b.length; yield b; } })());
+      // Another program may replace the file between our rename and this stat: trust the stat's mtime only
+      // when the size is ours; otherwise the next check hashes the file (and finds the change).
       const st = await fsp.stat(this.file);
-      this.fingerprint = { mtimeMs: st.mtimeMs, size: st.size, sha256: hash.digest('hex') };
+      this.fingerprint = { mtimeMs: st.size === size ? st.mtimeMs : NaN, size, sha256: hash.digest('hex') };
       this.savedSeq = seqAtCall;
     };
     const p = this.saving.then(run, run);

@@ -4,12 +4,19 @@ import { effectiveAnnotationsByImage } from './datasetQueries';
 import type { DatasetFile, LabelLevel, ReviewState } from './schema';
 
 export interface ClassStats { boxes: number; points: number; hiddenBoxes: number; pseudoBoxes: number }
-export interface SplitStats { images: number; imagesWithBoxes: number; imagesWithPointsOnly: number; unlabeled: number; negativeImages: number; boxes: number; points: number; pseudoBoxes: number }
+export interface SplitStats {
+  images: number; boxLevelImages: number; imagesWithBoxes: number; pointLevelImages: number; imagesWithPointsOnly: number;
+  unlabeled: number; negativeImages: number; boxes: number; points: number; pseudoBoxes: number;
+}
 
 /**
  * The numbers `pointbox stats --json` prints. Definitions (also in docs/dataset-schema.md):
- * - imagesWithBoxes: label_level "boxes" with at least one box; negativeImages: "boxes" with none
- *   (RSNA Target=0, VinDr "No finding"); imagesWithPointsOnly: label_level "points"; unlabeled: "unlabeled".
+ * - boxLevelImages / pointLevelImages: images at label_level "boxes" / "points", whatever they hold.
+ * - imagesWithBoxes: box-level images with at least one box; imagesWithPointsOnly: point-level images with
+ *   at least one point (PBC's point-only images: one click per lesion, no box).
+ * - negativeImages: box- or point-level images without any lesion (RSNA Target=0, VinDr "No finding", a
+ *   point-level image nobody clicked), at whatever level. Unlabeled images are never negatives: nobody
+ *   looked at them. unlabeled: label_level "unlabeled".
  * - boxes: annotations with a bbox on "boxes" images (what box training sees); hiddenBoxes: bboxes kept on
  *   "points" images for evaluation only; points: annotations with a point on "points" images (PBC's
  *   one click per lesion); pointsOnBoxImages: points on "boxes" images (used by the point->box teacher).
@@ -18,7 +25,9 @@ export interface SplitStats { images: number; imagesWithBoxes: number; imagesWit
  */
 export interface DatasetStats {
   images: number;
+  boxLevelImages: number;
   imagesWithBoxes: number;
+  pointLevelImages: number;
   imagesWithPointsOnly: number;
   unlabeled: number;
   negativeImages: number;
@@ -44,9 +53,9 @@ export function computeStats(d: DatasetFile, opts: { datasetDir?: string } = {})
     return classes[n] ??= { boxes: 0, points: 0, hiddenBoxes: 0, pseudoBoxes: 0 };
   };
   const splits: Record<string, SplitStats> = {};
-  const sp = (name: string) => splits[name] ??= { images: 0, imagesWithBoxes: 0, imagesWithPointsOnly: 0, unlabeled: 0, negativeImages: 0, boxes: 0, points: 0, pseudoBoxes: 0 };
+  const sp = (name: string) => splits[name] ??= { images: 0, boxLevelImages: 0, imagesWithBoxes: 0, pointLevelImages: 0, imagesWithPointsOnly: 0, unlabeled: 0, negativeImages: 0, boxes: 0, points: 0, pseudoBoxes: 0 };
   const s: DatasetStats = {
-    images: d.images.length, imagesWithBoxes: 0, imagesWithPointsOnly: 0, unlabeled: 0, negativeImages: 0,
+    images: d.images.length, boxLevelImages: 0, imagesWithBoxes: 0, pointLevelImages: 0, imagesWithPointsOnly: 0, unlabeled: 0, negativeImages: 0,
     boxes: 0, points: 0, hiddenBoxes: 0, pointsOnBoxImages: 0, readerBoxes: 0, pseudoBoxes: d.pseudo_boxes.length,
     pseudoBoxesByReview: { pending: 0, accepted: 0, rejected: 0, edited: 0 }, missingFiles: null, classes, splits,
   };
@@ -58,15 +67,17 @@ export function computeStats(d: DatasetFile, opts: { datasetDir?: string } = {})
     const ss = sp(im.split);
     ss.images++;
     const anns = eff.get(im.id) ?? [];
+    if (im.label_level !== 'unlabeled' && anns.length === 0) { s.negativeImages++; ss.negativeImages++; }
     if (im.label_level === 'boxes') {
-      const nb = anns.reduce((n, a) => n + (a.bbox ? 1 : 0), 0);
-      if (nb > 0) { s.imagesWithBoxes++; ss.imagesWithBoxes++; } else if (anns.length === 0) { s.negativeImages++; ss.negativeImages++; }
+      s.boxLevelImages++; ss.boxLevelImages++;
+      if (anns.some((a) => a.bbox)) { s.imagesWithBoxes++; ss.imagesWithBoxes++; }
       for (const a of anns) {
         if (a.bbox) { s.boxes++; ss.boxes++; cls(a.category_id).boxes++; }
         if (a.point) s.pointsOnBoxImages++;
       }
     } else if (im.label_level === 'points') {
-      s.imagesWithPointsOnly++; ss.imagesWithPointsOnly++;
+      s.pointLevelImages++; ss.pointLevelImages++;
+      if (anns.some((a) => a.point)) { s.imagesWithPointsOnly++; ss.imagesWithPointsOnly++; }
       for (const a of anns) {
         if (a.point) { s.points++; ss.points++; cls(a.category_id).points++; }
         if (a.bbox) { s.hiddenBoxes++; cls(a.category_id).hiddenBoxes++; }

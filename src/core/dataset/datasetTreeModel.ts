@@ -8,7 +8,7 @@ import { SPLIT_NAMES } from './schema';
  *
  *   dataset
  *   └ split (train / val / test / unassigned)
- *     └ group: Boxes | Points only | Unlabeled | Pseudo-boxes: pending | accepted | edited | rejected
+ *     └ group: Box-level | Point-level | Unlabeled | Pseudo-boxes: pending | accepted | edited | rejected
  *       └ images, sorted by file name; groups over `pageSize` children are bucketed ("1-500", ...,
  *         nested when there are more than pageSize buckets), so VS Code never renders thousands of rows.
  *
@@ -31,7 +31,7 @@ export type TreeNodeType = 'dataset' | 'split' | 'group' | 'bucket' | 'image';
 export type GroupKey = 'boxes' | 'points' | 'unlabeled' | 'pending' | 'accepted' | 'edited' | 'rejected';
 export const GROUP_KEYS: readonly GroupKey[] = ['boxes', 'points', 'unlabeled', 'pending', 'accepted', 'edited', 'rejected'];
 const GROUP_LABEL: Record<GroupKey, string> = {
-  boxes: 'Boxes', points: 'Points only', unlabeled: 'Unlabeled',
+  boxes: 'Box-level', points: 'Point-level', unlabeled: 'Unlabeled',
   pending: 'Pseudo-boxes: pending', accepted: 'Pseudo-boxes: accepted', edited: 'Pseudo-boxes: edited', rejected: 'Pseudo-boxes: rejected',
 };
 const PSEUDO_GROUPS = new Set<GroupKey>(['pending', 'accepted', 'edited', 'rejected']);
@@ -363,7 +363,11 @@ export class DatasetTreeModel {
   private groupNode(s: SplitName, g: GroupKey): DatasetTreeNode {
     const list = this.list(s, g);
     const t = this.cachedTotals(`${s}/${g}`, list, g);
-    const desc = PSEUDO_GROUPS.has(g) ? `${fmt(list.length)} images · ${fmt(t.pseudo)} pseudo-boxes` : describe(list.length, t.boxes, t.points);
+    // Level groups say how many of their images carry lesions: a box-level image may be a negative.
+    const desc = PSEUDO_GROUPS.has(g) ? `${fmt(list.length)} images · ${fmt(t.pseudo)} pseudo-boxes`
+      : g === 'boxes' ? `${fmt(list.length)} images (${fmt(t.withBoxes)} with boxes) · ${plural(t.boxes, 'box', 'boxes')}`
+        : g === 'points' ? `${fmt(list.length)} images (${fmt(t.withPoints)} with points) · ${plural(t.points, 'point', 'points')}`
+          : describe(list.length, t.boxes, t.points);
     return {
       id: `${ROOT}/s:${s}/g:${g}`, type: 'group', split: s, group: g, label: GROUP_LABEL[g], kind: `group-${g}`,
       collapsible: list.length ? 'collapsed' : 'none', count: list.length, description: desc,
@@ -394,7 +398,7 @@ export class DatasetTreeModel {
     if (im.level === 'boxes') bits.push(im.boxes ? plural(im.boxes, 'box', 'boxes') : 'negative');
     else if (im.level === 'points') bits.push(im.points ? plural(im.points, 'point', 'points') : 'negative');
     for (const r of ['pending', 'accepted', 'edited', 'rejected'] as const) if (im.pseudo[r]) bits.push(`${im.pseudo[r]} ${r}`);
-    const head = `${im.name}\n${im.split} · ${im.level === 'points' ? 'points only' : im.level}${this.missing.has(im.id) ? ' · FILE MISSING' : ''}`;
+    const head = `${im.name}\n${im.split} · ${im.level === 'unlabeled' ? 'unlabeled' : `${im.level === 'points' ? 'point' : 'box'}-level`}${this.missing.has(im.id) ? ' · FILE MISSING' : ''}`;
     return {
       id: `${parentId}/i:${im.id}`, type: 'image', imageId: im.id, split: im.split, group: g, label: baseName(im.name), kind, collapsible: 'none', count: 1,
       description: bits.join(' · '), tooltip: this.tooltip(head, cls), classCounts: cls,
@@ -449,12 +453,14 @@ export class DatasetTreeModel {
     return t;
   }
 
-  private totals(list: number[], g?: GroupKey): { boxes: number; points: number; pseudo: number; cls: Record<string, ClassCount> } {
-    let boxes = 0; let points = 0; let pseudo = 0;
+  private totals(list: number[], g?: GroupKey): { boxes: number; points: number; pseudo: number; withBoxes: number; withPoints: number; cls: Record<string, ClassCount> } {
+    let boxes = 0; let points = 0; let pseudo = 0; let withBoxes = 0; let withPoints = 0;
     const acc = new Map<number, [number, number, number]>();
     for (const i of list) {
       const im = this.imgs[i]!;
       boxes += im.boxes; points += im.points;
+      if (im.boxes) withBoxes++;
+      if (im.points) withPoints++;
       if (g && PSEUDO_GROUPS.has(g)) pseudo += im.pseudo[g as ReviewState] ?? 0;
       for (const [c, v] of im.cls) {
         const a = acc.get(c);
@@ -463,7 +469,7 @@ export class DatasetTreeModel {
     }
     const cls: Record<string, ClassCount> = {};
     for (const [c, v] of acc) cls[this.catName.get(c) ?? `class ${c}`] = { boxes: v[0], points: v[1], pseudo: v[2] };
-    return { boxes, points, pseudo, cls };
+    return { boxes, points, pseudo, withBoxes, withPoints, cls };
   }
 
   private tooltip(head: string, cls: Record<string, ClassCount>): string {

@@ -21,7 +21,10 @@ export interface SplitOptions {
 
 export interface SplitSummary {
   train: number; val: number; test: number;
-  trainBoxes: number; trainPoints: number; unlabeled: number;
+  /** Train images at label level "boxes" (negatives included) and, of those, the ones that have boxes. */
+  trainBoxes: number; trainBoxesWithBoxes: number;
+  /** Train images at label level "points". */
+  trainPoints: number; unlabeled: number;
   pointsSampled: number;
 }
 
@@ -58,7 +61,7 @@ export function splitDataset(d: DatasetFile, o: SplitOptions): SplitSummary {
     else if (anns.length > 0) strata.pos.push(im);
     else strata.neg.push(im);
   }
-  const summary: SplitSummary = { train: 0, val: 0, test: 0, trainBoxes: 0, trainPoints: 0, unlabeled: strata.unl.length, pointsSampled: 0 };
+  const summary: SplitSummary = { train: 0, val: 0, test: 0, trainBoxes: 0, trainBoxesWithBoxes: 0, trainPoints: 0, unlabeled: strata.unl.length, pointsSampled: 0 };
   const trainOf: Record<string, ImageRecord[]> = { pos: [], neg: [] };
   for (const key of ['pos', 'neg', 'pts', 'unl'] as const) {
     const s = shuffleInPlace(strata[key], rand);
@@ -78,7 +81,7 @@ export function splitDataset(d: DatasetFile, o: SplitOptions): SplitSummary {
     const nBox = Math.round(s.length * o.boxRatio);
     s.forEach((im, i) => {
       im.label_level = i < nBox ? 'boxes' : 'points';
-      if (i < nBox) summary.trainBoxes++; else summary.trainPoints++;
+      if (i < nBox) { summary.trainBoxes++; if (key === 'pos') summary.trainBoxesWithBoxes++; } else summary.trainPoints++;
     });
   }
   // Points: records are replaced, not mutated, so a DatasetDocument holding the old ones is not confused.

@@ -4,7 +4,7 @@
  * is replaced (a different inode: truncation, rotation, a re-run into the same folder) it starts over
  * from byte 0 and says so with `restarted`, so the caller can rebuild what it derived.
  */
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync, promises as fsp } from 'node:fs';
 import { parseMetricsText, type MetricsRecord } from './runDirectory';
 
 export interface TailResult {
@@ -37,15 +37,7 @@ export class MetricsTailer {
     } catch {
       return { records: [], problems: [], restarted: false }; // not there yet
     }
-    let restarted = false;
-    const readTo = this.offset + this.pending.length;
-    if ((this.ino !== undefined && ino !== this.ino) || size < readTo) {
-      this.offset = 0;
-      this.pending = Buffer.alloc(0);
-      this.line = 1;
-      restarted = this.ino !== undefined;
-    }
-    this.ino = ino;
+    const restarted = this.checkRestart(size, ino);
     const from = this.offset + this.pending.length;
     if (size <= from) return { records: [], problems: [], restarted };
     const fd = openSync(this.file, 'r');
@@ -65,6 +57,64 @@ export class MetricsTailer {
     } finally {
       closeSync(fd);
     }
+    return this.consume(chunk, restarted);
+  }
+
+  /** `poll` with asynchronous reads (the extension host's Runs view and run watchers); calls are serialized. */
+  pollAsync(): Promise<TailResult> {
+    const p = this.chain.then(() => this.pollAsyncNow());
+    this.chain = p.then(() => undefined, () => undefined);
+    return p;
+  }
+
+  private chain: Promise<void> = Promise.resolve();
+
+  private async pollAsyncNow(): Promise<TailResult> {
+    let size: number;
+    let ino: number;
+    try {
+      const st = await fsp.stat(this.file);
+      size = st.size;
+      ino = st.ino;
+    } catch {
+      return { records: [], problems: [], restarted: false };
+    }
+    const restarted = this.checkRestart(size, ino);
+    const from = this.offset + this.pending.length;
+    if (size <= from) return { records: [], problems: [], restarted };
+    const fh = await fsp.open(this.file, 'r');
+    let chunk: Buffer;
+    try {
+      const now = await fh.stat();
+      if (now.ino !== ino) return { records: [], problems: [], restarted };
+      chunk = Buffer.alloc(Math.min(now.size, size) - from);
+      let got = 0;
+      while (got < chunk.length) {
+        const { bytesRead } = await fh.read(chunk, got, chunk.length - got, from + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      chunk = chunk.subarray(0, got);
+    } finally {
+      await fh.close();
+    }
+    return this.consume(chunk, restarted);
+  }
+
+  private checkRestart(size: number, ino: number): boolean {
+    let restarted = false;
+    const readTo = this.offset + this.pending.length;
+    if ((this.ino !== undefined && ino !== this.ino) || size < readTo) {
+      this.offset = 0;
+      this.pending = Buffer.alloc(0);
+      this.line = 1;
+      restarted = this.ino !== undefined;
+    }
+    this.ino = ino;
+    return restarted;
+  }
+
+  private consume(chunk: Buffer, restarted: boolean): TailResult {
     const buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
     // Split at the last newline on bytes, so a multi-byte character cut by the read is never decoded half.
     const nl = buf.lastIndexOf(0x0a);

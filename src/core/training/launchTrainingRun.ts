@@ -1,23 +1,28 @@
 /**
- * Starts a local PBC training run: exports the dataset in PBC's layout into `<runDir>/data`, spawns
- * `<python> -m pbc_trainer train --data <runDir>/data --out <runDir> ...` with models/ on PYTHONPATH,
- * appends the trainer's stdout/stderr to `<runDir>/train.log`, turns new metrics.jsonl lines into
- * progress events, and resolves with the run's summary once the process is gone.
+ * Local PBC training runs that outlive the window that started them.
  *
- * The trainer owns run.json. We only write it when the trainer could not: the process died (SIGKILL,
- * crash, an error before run.json existed) and left it missing or saying "running". Then the run is
- * marked failed (or cancelled, if we asked it to stop) with the exit code/signal and the log's tail,
- * atomically, so a reader never sees a half-written file and no dead run says "running" forever.
+ * `launchTrainingRun` exports the dataset in PBC's layout into `<runDir>/data` (in the dataset job worker,
+ * from the file on disk), then starts `<python> -m pbc_trainer train --data <runDir>/data --out <runDir> ...`
+ * with models/ on PYTHONPATH, detached in its own process group, its stdout/stderr written straight to
+ * `<runDir>/train.log` (no pipe through this process), and writes the launch record `launch.json` (pid,
+ * process group, host, start time, interpreter, argv, init model). Nothing of the trainer depends on this
+ * process any more: closing or reloading the VS Code window leaves it running.
+ *
+ * `watchTrainingRun` follows a run, started here or found on disk by another window: new metrics.jsonl
+ * lines become progress events (read incrementally), cancel signals the process group (SIGTERM, then
+ * SIGKILL after a grace period), and when the process is gone without the trainer having finalized
+ * run.json (SIGKILL, a crash, an error before training) the run is marked failed (or cancelled, if asked
+ * to stop) with the exit code or signal when known and the log's tail (or the trainer's own one-line
+ * `pbc_trainer: error: ...`), atomically, so no dead run says "running" forever.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, createWriteStream, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, promises as fsp } from 'node:fs';
+import { hostname } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
-import { DatasetDocument } from '../dataset/DatasetDocument';
-import { exportCoco } from '../dataset/exportCoco';
-import type { DatasetFile } from '../dataset/schema';
-import { writeFileAtomicSync } from '../dataset/writeFileAtomic';
+import { writeFileAtomic } from '../dataset/writeFileAtomic';
+import { runDatasetJob } from '../workers/datasetJobs';
 import { MetricsTailer } from './MetricsTailer';
-import { applyMetrics, readRunDirectory, runFolderName, type MetricsRecord, type RunSummary } from './runDirectory';
+import { applyMetrics, readLaunchRecord, RunDirectoryReader, runFolderName, trainerAlive, type LaunchRecord, type MetricsRecord, type RunSummary } from './runDirectory';
 import { TrainingRunError } from './TrainingRunError';
 
 export const TRAINING_MODES = ['pbc', 'mpc', 'sc', 'pointdetr'] as const;
@@ -25,10 +30,8 @@ export type TrainingMode = (typeof TRAINING_MODES)[number];
 export type TrainingDevice = 'auto' | 'cpu' | 'cuda';
 
 export interface TrainingRunOptions {
-  /** The `*.pointbox.json` dataset file (image paths are relative to its folder). */
+  /** The `*.pointbox.json` dataset file (image paths are relative to its folder), read from disk: save it first. */
   dataset: string;
-  /** The dataset's content when it is already in memory (the extension's open document); else read from `dataset`. */
-  data?: DatasetFile;
   /** Parent folder of run folders; the run goes to `<runsRoot>/<UTC time>-<mode>` unless `runDir` is given. */
   runsRoot: string;
   runDir?: string;
@@ -41,16 +44,27 @@ export interface TrainingRunOptions {
   imageSize?: number;
   batch?: number;
   device?: TrainingDevice;
+  /** Fine-tune from this model's weights: `--init <file>` (a model.onnx is resolved by the trainer to the checkpoint beside it). */
+  init?: string;
   /** More trainer flags, appended last (pointbox.training.extraArgs). */
   extraArgs?: readonly string[];
   /** SIGTERM -> SIGKILL delay on cancel. */
   graceMs?: number;
-  /** metrics.jsonl poll interval. */
+  /** metrics.jsonl / process poll interval. */
   pollMs?: number;
   signal?: AbortSignal;
-  onOutput?: (text: string, stream: 'stdout' | 'stderr') => void;
   onProgress?: (p: TrainingProgress) => void;
   env?: NodeJS.ProcessEnv;
+}
+
+export interface WatchOptions {
+  graceMs?: number;
+  pollMs?: number;
+  /** Aborting it cancels the run (as `cancel()`). */
+  signal?: AbortSignal;
+  onProgress?: (p: TrainingProgress) => void;
+  /** The trainer process when this process started it (its exit code is then known exactly). */
+  child?: ChildProcess;
 }
 
 export interface TrainingProgress {
@@ -63,10 +77,14 @@ export interface TrainingRun {
   dir: string;
   pid: number;
   argv: string[];
-  /** Resolves with the final summary (completed, failed or cancelled); never rejects. */
+  /** The summary when watching began (for an attached run: what was done before). */
+  summary: RunSummary;
+  /** Resolves with the final summary (completed, failed or cancelled), or the live one after `detach()`; never rejects. */
   done: Promise<RunSummary>;
-  /** SIGTERM now (the trainer marks the run cancelled), SIGKILL after graceMs if it is still there. */
+  /** SIGTERM to the trainer's process group now (the trainer marks the run cancelled), SIGKILL after graceMs if it is still there. */
   cancel(): void;
+  /** Stops watching (the window closes); the trainer goes on. */
+  detach(): void;
 }
 
 /** Debian's python (where python3-torch lives) when present; a pyenv/venv `python3` on PATH may lack torch. */
@@ -131,45 +149,58 @@ export function trainerArgs(o: TrainingRunOptions, runDir: string): string[] {
   if (o.imageSize !== undefined) a.push('--image-size', String(o.imageSize));
   if (o.batch !== undefined) a.push('--batch', String(o.batch));
   a.push('--device', o.device ?? 'auto');
+  if (o.init) a.push('--init', o.init);
   a.push(...(o.extraArgs ?? []));
   return a;
 }
 
-function tailOf(file: string, lines = 15): string {
+/** The last lines of a log (only its last 8 KiB is read: train.log can be many MB). */
+async function tailOf(file: string, lines = 15): Promise<string> {
   try {
-    // Only the last 8 KiB is read: train.log can be many MB.
-    const fd = openSync(file, 'r');
+    const fh = await fsp.open(file, 'r');
     try {
-      const size = fstatSync(fd).size;
+      const size = (await fh.stat()).size;
       const b = Buffer.alloc(Math.min(8192, size));
-      readSync(fd, b, 0, b.length, size - b.length);
+      await fh.read(b, 0, b.length, size - b.length);
       return b.toString('utf8').trimEnd().split('\n').slice(-lines).join('\n');
-    } finally { closeSync(fd); }
+    } finally { await fh.close(); }
   } catch {
     return '';
   }
+}
+
+/** The trainer's own one-line refusal (`pbc_trainer: error: ...`, exit code 2: a bad option, an init model that does not fit). */
+export function trainerErrorLine(logTail: string): string | undefined {
+  const lines = logTail.split('\n').filter((l) => /^pbc_trainer: error: /.test(l.trim()));
+  return lines.at(-1)?.trim();
 }
 
 /**
  * Marks a run whose process is gone failed/cancelled unless the trainer already finalized run.json.
  * Keeps whatever run.json held (spec, data, versions) and adds status, error and finished.
  */
-export function finalizeDeadRun(runDir: string, status: 'failed' | 'cancelled', error: string, fallback: Record<string, unknown> = {}): boolean {
+export async function finalizeDeadRun(runDir: string, status: 'failed' | 'cancelled', error: string, fallback: Record<string, unknown> = {}): Promise<boolean> {
   const file = join(runDir, 'run.json');
   let run: Record<string, unknown> = { ...fallback };
-  if (existsSync(file)) {
-    try {
-      const cur = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-      if (cur.status === 'completed' || cur.status === 'failed' || cur.status === 'cancelled') return false;
-      run = cur;
-    } catch { /* unreadable: replace it with what we know */ }
-  }
+  try {
+    const cur = JSON.parse(await fsp.readFile(file, 'utf8')) as Record<string, unknown>;
+    if (cur.status === 'completed' || cur.status === 'failed' || cur.status === 'cancelled') return false;
+    run = { ...fallback, ...cur };
+  } catch { /* absent or unreadable: replace it with what we know */ }
   run.status = status;
   run.error = error;
   run.finished = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   run.finalized_by = 'pointbox';
-  writeFileAtomicSync(file, JSON.stringify(run, null, 2));
+  await writeFileAtomic(file, JSON.stringify(run, null, 2));
   return true;
+}
+
+/** Writes run.json only if the trainer has not written one yet (a hard link of a temp file: atomic, never overwrites). */
+async function writeRunJsonIfAbsent(runDir: string, run: Record<string, unknown>): Promise<void> {
+  const tmp = join(runDir, `.run.json.${process.pid}.tmp`);
+  await fsp.writeFile(tmp, JSON.stringify(run, null, 2));
+  try { await fsp.link(tmp, join(runDir, 'run.json')); } catch { /* the trainer was first: its run.json wins */ }
+  await fsp.unlink(tmp).catch(() => undefined);
 }
 
 /**
@@ -187,6 +218,7 @@ export async function launchTrainingRun(o: TrainingRunOptions): Promise<Training
   };
   await checkPython(python, modelsDir, env);
   if (o.signal?.aborted) throw new TrainingRunError('cancelled before the run started', 'trainer');
+  if (o.init !== undefined && !existsSync(o.init)) throw new TrainingRunError(`the model to start from does not exist: ${o.init}`, 'trainer');
 
   const mode = o.mode ?? 'pbc';
   const runDir = resolve(o.runDir ?? join(o.runsRoot, runFolderName(mode)));
@@ -194,8 +226,8 @@ export async function launchTrainingRun(o: TrainingRunOptions): Promise<Training
   const madeDir = !existsSync(runDir);
   mkdirSync(runDir, { recursive: true });
   try {
-    const data = o.data ?? DatasetDocument.load(o.dataset).data;
-    const r = exportCoco(data, { out: join(runDir, 'data'), datasetDir: dirname(resolve(o.dataset)), layout: 'pbc' });
+    // In the dataset job worker: the export writes thousands of records and links, never on this thread.
+    const r = await runDatasetJob({ type: 'export', dataset: resolve(o.dataset), out: join(runDir, 'data'), layout: 'pbc' }, { signal: o.signal });
     const box = r.files.find((f) => f.subset === 'train_box' || f.file.endsWith('instances_train_box.json'));
     if (box && box.images === 0) throw new TrainingRunError(`${o.dataset} has no box-level train images: the trainer needs some (split it with the PBC protocol first)`, 'dataset');
   } catch (e) {
@@ -206,79 +238,120 @@ export async function launchTrainingRun(o: TrainingRunOptions): Promise<Training
 
   const args = trainerArgs({ ...o, mode }, runDir);
   const logFile = join(runDir, 'train.log');
-  const log = createWriteStream(logFile, { flags: 'a' });
-  log.write(`# pointbox: ${new Date().toISOString()} ${python} ${args.join(' ')} (cwd ${modelsDir})\n`);
-  // Its own process group on POSIX, so cancel reaches anything the trainer started (a shell wrapper,
-  // loader workers) and no orphan keeps train.log's pipe open after the trainer is gone.
+  await fsp.appendFile(logFile, `# pointbox: ${new Date().toISOString()} ${python} ${args.join(' ')} (cwd ${modelsDir})\n`);
+  // Its own process group (POSIX), its output straight into train.log: it outlives this process (the
+  // window), and cancel reaches anything it started (a shell wrapper, loader workers).
   const group = process.platform !== 'win32';
-  const child = spawn(python, args, { cwd: modelsDir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: group });
-  const signalRun = (sig: NodeJS.Signals) => {
-    try {
-      if (group && child.pid) process.kill(-child.pid, sig); else child.kill(sig);
-    } catch { /* already gone */ }
-  };
-  const pipe = (stream: 'stdout' | 'stderr') => (b: Buffer) => {
-    log.write(b);
-    o.onOutput?.(b.toString('utf8'), stream);
-  };
-  child.stdout!.on('data', pipe('stdout'));
-  child.stderr!.on('data', pipe('stderr'));
+  const log = await fsp.open(logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(python, args, { cwd: modelsDir, env, stdio: ['ignore', log.fd, log.fd], detached: group });
+  } finally {
+    await log.close(); // the child has its own copies of the descriptor
+  }
+  child.unref();
+  const started = new Date().toISOString();
+  if (child.pid !== undefined) {
+    const launch: LaunchRecord = {
+      pid: child.pid, ...(group ? { pgid: child.pid } : {}), host: hostname(), started, python, argv: [python, ...args],
+      ...(o.init ? { init: o.init } : {}), launcher: 'pointbox',
+    };
+    await writeFileAtomic(join(runDir, 'launch.json'), JSON.stringify(launch, null, 2) + '\n');
+    // Until Python is up and the trainer writes its own run.json, the run is visible (and cancellable) from any window.
+    await writeRunJsonIfAbsent(runDir, { status: 'running', pid: child.pid, started: started.replace(/\.\d{3}Z$/, 'Z'), spec: { mode, epochs: o.epochs, ...(o.init ? { init: o.init } : {}) }, argv: [python, ...args], written_by: 'pointbox' });
+  }
+  return watchTrainingRun(runDir, { ...o, child });
+}
 
-  const live: RunSummary = { dir: runDir, name: runDir.split(/[\\/]/).pop() ?? runDir, status: 'running', mode, epochsDone: 0, ap50History: [], problems: [] };
-  if (o.epochs !== undefined) live.epochsTotal = o.epochs;
-  const tailer = new MetricsTailer(join(runDir, 'metrics.jsonl'));
-  const pollOnce = () => {
-    const t = tailer.poll();
-    if (t.restarted) Object.assign(live, { epochsDone: 0, ap50History: [], lastAp50: undefined, bestAp50: undefined, lastTrainLoss: undefined });
-    for (const record of t.records) {
+/**
+ * Follows a run directory whose trainer is (or was) running: progress, cancel, and the final summary.
+ * Works for a run started by this process (pass `child`) and for one found on disk (a window that was
+ * reloaded, another window, the CLI): the process is then watched through its launch record's pid.
+ */
+export async function watchTrainingRun(dir: string, o: WatchOptions = {}): Promise<TrainingRun> {
+  const launch = readLaunchRecord(dir);
+  const reader = new RunDirectoryReader();
+  const first = await reader.read(dir);
+  const pid = o.child?.pid ?? launch?.pid ?? first.pid ?? -1;
+  const pgid = launch?.pgid;
+  const local = !launch || launch.host === hostname();
+  const argv = launch?.argv ?? [];
+  const live: RunSummary = { ...first, status: 'running', ap50History: [...first.ap50History] };
+
+  // Metrics: what is already there is the starting state; only lines written from now on are progress events.
+  const tailer = new MetricsTailer(join(dir, 'metrics.jsonl'));
+  const fold = (records: MetricsRecord[], emit: boolean) => {
+    for (const record of records) {
       applyMetrics(live, [record]);
-      try { o.onProgress?.({ record, summary: { ...live, ap50History: [...live.ap50History] } }); } catch { /* a listener's bug is not the run's */ }
+      if (emit) { try { o.onProgress?.({ record, summary: { ...live, ap50History: [...live.ap50History] } }); } catch { /* a listener's bug is not the run's */ } }
     }
   };
-  const timer = setInterval(pollOnce, o.pollMs ?? 500);
+  const reset = () => Object.assign(live, { epochsDone: 0, ap50History: [], lastAp50: undefined, bestAp50: undefined, lastTrainLoss: undefined });
+  { reset(); const t = await tailer.pollAsync(); fold(t.records, false); }
+  const pollMetrics = async () => { const t = await tailer.pollAsync(); if (t.restarted) reset(); fold(t.records, true); };
 
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  let spawnError: Error | undefined;
+  o.child?.on('exit', (code, signal) => { exit = { code, signal }; });
+  o.child?.on('error', (e) => { spawnError = e; exit ??= { code: null, signal: null }; });
+  const alive = () => (o.child ? exit === undefined && !spawnError : pid > 0 && local && trainerAlive(pid, launch?.started));
+
+  const signalRun = (sig: NodeJS.Signals) => {
+    try {
+      if (pgid !== undefined) process.kill(-pgid, sig);
+      else if (o.child) o.child.kill(sig);
+      else if (pid > 0) process.kill(pid, sig);
+    } catch { /* already gone */ }
+  };
   let cancelRequested = false;
   let killTimer: NodeJS.Timeout | undefined;
   const cancel = () => {
-    if (cancelRequested || child.exitCode !== null || child.signalCode !== null) return;
+    if (cancelRequested || !alive()) return;
+    if (!local) throw new TrainingRunError(`${dir} runs on ${launch?.host}: cancel it there`, 'trainer');
     cancelRequested = true;
     signalRun('SIGTERM');
-    killTimer = setTimeout(() => { if (child.exitCode === null && child.signalCode === null) signalRun('SIGKILL'); }, o.graceMs ?? 10_000);
+    killTimer = setTimeout(() => { if (alive()) signalRun('SIGKILL'); }, o.graceMs ?? 10_000);
   };
   o.signal?.addEventListener('abort', cancel, { once: true });
 
-  const done = new Promise<RunSummary>((res) => {
-    let settled = false;
-    const finish = (code: number | null, sig: NodeJS.Signals | null, spawnError?: Error) => {
-      if (settled) return;
-      settled = true;
-      clearInterval(timer);
-      if (killTimer) clearTimeout(killTimer);
-      o.signal?.removeEventListener('abort', cancel);
-      pollOnce();
-      const how = spawnError ? `could not start: ${spawnError.message}` : sig ? `was killed by ${sig}` : `exited with code ${code}`;
-      log.end(`\n# pointbox: trainer ${how}${cancelRequested ? ' (cancel requested)' : ''}\n`, () => {
-        const after = readRunDirectory(runDir);
-        if (after.status !== 'completed' && after.status !== 'failed' && after.status !== 'cancelled') {
-          const tail = tailOf(logFile);
-          const status = cancelRequested ? 'cancelled' : 'failed';
-          const error = `trainer ${how}${cancelRequested ? ' after cancel' : ''}${tail ? `; last lines of train.log:\n${tail}` : ''}`;
-          finalizeDeadRun(runDir, status, error, { spec: { mode, epochs: o.epochs }, argv: [python, ...args] });
-        }
-        res(readRunDirectory(runDir));
-      });
-    };
-    child.on('error', (e) => finish(null, null, e));
-    child.on('close', (code, sig) => finish(code, sig));
-    // 'close' waits for the pipes; a leftover child of the trainer could hold them open. Once the trainer
-    // itself has exited, give the output 2 s to drain, then finish anyway (and end its group).
-    child.on('exit', (code, sig) => setTimeout(() => {
-      if (settled) return;
-      if (group && child.pid) { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* none left */ } }
-      child.stdout?.destroy(); child.stderr?.destroy();
-      finish(code, sig);
-    }, 2000));
-  });
+  let detached = false;
+  let wake: (() => void) | undefined;
+  const detach = () => { detached = true; wake?.(); };
+  const done = (async (): Promise<RunSummary> => {
+    // Poll until the process is gone (or, for a run on another host, until run.json is final).
+    for (;;) {
+      await new Promise<void>((r) => { wake = r; setTimeout(r, o.pollMs ?? 500); });
+      if (detached) break;
+      await pollMetrics().catch(() => undefined);
+      if (o.child ? exit !== undefined : !local ? ['completed', 'failed', 'cancelled'].includes((await reader.read(dir)).status) : !alive()) break;
+    }
+    if (killTimer) clearTimeout(killTimer);
+    o.signal?.removeEventListener('abort', cancel);
+    if (detached) return { ...live };
+    await pollMetrics().catch(() => undefined);
+    if (local) {
+      const logFile = join(dir, 'train.log');
+      const how = spawnError ? `could not start: ${spawnError.message}` : exit?.signal ? `was killed by ${exit.signal}` : exit ? `exited with code ${exit.code}` : `(pid ${pid}) is gone`;
+      if (o.child) await fsp.appendFile(logFile, `\n# pointbox: trainer ${how}${cancelRequested ? ' (cancel requested)' : ''}\n`).catch(() => undefined);
+      const after = await reader.read(dir);
+      if (after.status !== 'completed' && after.status !== 'failed' && after.status !== 'cancelled') {
+        const tail = await tailOf(logFile);
+        const own = trainerErrorLine(tail);
+        const status = cancelRequested ? 'cancelled' : 'failed';
+        // The trainer's own one-line refusal says it best; otherwise how it ended and the end of its log.
+        const error = own ?? `trainer ${how}${cancelRequested ? ' after cancel' : ''}${tail ? `; last lines of train.log:\n${tail}` : ''}`;
+        await finalizeDeadRun(dir, status, error, { spec: { mode: first.mode, epochs: first.epochsTotal }, argv }).catch(() => undefined);
+      }
+    }
+    const final = await new RunDirectoryReader().read(dir);
+    // The trainer's own one-line refusal (exit 2: a bad option, an --init model that does not fit) is the
+    // clearest message; run.json has the exception's text.
+    if (final.status === 'failed' && local) {
+      const own = trainerErrorLine(await tailOf(join(dir, 'train.log'), 40));
+      if (own) final.error = own;
+    }
+    return final;
+  })();
 
-  return { dir: runDir, pid: child.pid ?? -1, argv: [python, ...args], done, cancel };
+  return { dir, pid, argv, summary: first, done, cancel, detach };
 }

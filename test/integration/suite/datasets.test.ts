@@ -46,9 +46,9 @@ describe('Datasets view on a real dataset', function () {
     assert.deepEqual(splits.map((s: any) => s.label).sort(), inFile);
     const train = splits.find((s: any) => s.label === 'train');
     const groups = await a.datasetTree(train.node);
-    assert.ok(groups.some((g: any) => g.label === 'Boxes'), JSON.stringify(groups.map((g: any) => g.label)));
-    assert.ok(groups.some((g: any) => g.label === 'Points only'));
-    const points = groups.find((g: any) => g.label === 'Points only');
+    assert.ok(groups.some((g: any) => g.label === 'Box-level'), JSON.stringify(groups.map((g: any) => g.label)));
+    assert.ok(groups.some((g: any) => g.label === 'Point-level'));
+    const points = groups.find((g: any) => g.label === 'Point-level');
     const imgs = await a.datasetTree(points.node);
     assert.ok(imgs.length > 0 && imgs.every((i: any) => i.contextValue === 'image'));
     assert.match(points.description, new RegExp(`^${imgs.length}\\b`));

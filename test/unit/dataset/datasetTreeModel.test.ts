@@ -34,7 +34,7 @@ test('tree: dataset -> splits -> groups -> images, counts and per-class tooltips
   const splits = m.getChildren(root!.id);
   assert.deepEqual(labels(splits), ['train (1234)', 'val (4)', 'unassigned (2)'], 'empty test split hidden');
   const trainGroups = m.getChildren(splits[0]!.id);
-  assert.deepEqual(labels(trainGroups), ['Boxes (0)', 'Points only (1234)', 'Unlabeled (0)', 'Pseudo-boxes: pending (5)', 'Pseudo-boxes: accepted (2)']);
+  assert.deepEqual(labels(trainGroups), ['Box-level (0)', 'Point-level (1234)', 'Unlabeled (0)', 'Pseudo-boxes: pending (5)', 'Pseudo-boxes: accepted (2)']);
   assert.deepEqual(trainGroups[1]!.classCounts, { nodule: { boxes: 0, points: 1110, pseudo: 7 }, mass: { boxes: 0, points: 124, pseudo: 0 } });
   assert.match(trainGroups[1]!.tooltip, /mass: 124 points/);
   const valImgs = m.getChildren(m.getChildren(splits[1]!.id)[0]!.id);
@@ -147,7 +147,7 @@ test('tree: incremental update after edits gives exactly the tree a rebuild give
 test('tree: a point added to an image that stays in its groups refreshes that image row, its bucket, group, split and dataset only', () => {
   const d = data();
   const m = new DatasetTreeModel(d, { pageSize: 500 });
-  const target = d.images[600]!; // a train points image, inside a bucket of 'Points only'
+  const target = d.images[600]!; // a train points image, inside a bucket of 'Point-level'
   const id = m.findImage(target.id)!;
   assert.match(id, /\/b:\d+-\d+\/i:/);
   d.annotations.push({ id: 99_999, image_id: target.id, category_id: 1, point: [1, 1] });

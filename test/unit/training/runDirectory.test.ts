@@ -147,3 +147,30 @@ test('isStaleRun: "running" with its single trainer process gone and quiet for a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('RunDirectoryReader: metrics read incrementally (only appended bytes), run.json re-read only when it changed; same summary as readRunDirectory', async () => {
+  const { RunDirectoryReader } = await import('../../../src/core/training/runDirectory');
+  const { openSync, writeSync, closeSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'pb-runreader-'));
+  try {
+    writeFileSync(join(dir, 'run.json'), JSON.stringify({ status: 'running', spec: { mode: 'pbc', epochs: 3, init: '/models/base.onnx' }, pid: 1, started: '2026-01-01T00:00:00Z' }));
+    writeFileSync(join(dir, 'launch.json'), JSON.stringify({ pid: 1, pgid: 1, host: 'h1', started: '2026-01-01T00:00:00.000Z' }));
+    const line = (o: object) => JSON.stringify(o) + '\n';
+    writeFileSync(join(dir, 'metrics.jsonl'), line({ type: 'train', epoch: 0, step: 1, total: 2.5, images_per_s: 10 }) + line({ type: 'eval', epoch: 0, step: 2, ap50: 0.25 }));
+    const r = new RunDirectoryReader();
+    const a = await r.read(dir);
+    assert.deepEqual([a.status, a.mode, a.init, a.pgid, a.host, a.lastAp50, a.lastTrainLoss], ['running', 'pbc', '/models/base.onnx', 1, 'h1', 0.25, 2.5]);
+    assert.deepEqual(a, readRunDirectory(dir));
+    // Scribble over the bytes already read (same size, same file): an incremental reader never looks at them again.
+    const fd = openSync(join(dir, 'metrics.jsonl'), 'r+');
+    writeSync(fd, Buffer.from('#'.repeat(20)), 0, 20, 0);
+    closeSync(fd);
+    appendFileSync(join(dir, 'metrics.jsonl'), line({ type: 'epoch', epoch: 0, step: 2, images_per_s: 12 }) + line({ type: 'eval', epoch: 1, step: 4, ap50: 0.5 }));
+    const b = await r.read(dir);
+    assert.deepEqual([b.epochsDone, b.lastAp50, b.bestAp50, b.ap50History, b.problems], [1, 0.5, 0.5, [0.25, 0.5], []]);
+    assert.equal(readRunDirectory(dir).problems.length, 1, 'a full re-read would have met the scribbled line');
+    writeFileSync(join(dir, 'run.json'), JSON.stringify({ status: 'completed', spec: { mode: 'pbc', epochs: 3 }, final: { ap50: 0.6, best_ap50: 0.6, images_per_s: 9 } }));
+    const c = await r.read(dir);
+    assert.deepEqual([c.status, c.lastAp50, c.imagesPerS, c.init], ['completed', 0.6, 9, undefined]);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
