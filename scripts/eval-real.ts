@@ -225,8 +225,12 @@ async function main(): Promise<number> {
     },
     protocol: { clicks, seeds, bootstrap: { resamples: bootstrap, seed: bootstrapSeed, unit: 'image', interval: 'percentile 2.5-97.5' }, micro: 'every box counts once: all detections of all classes ranked by score together', macro: 'mean over the classes that have boxes' },
     priorTable: { file: rel(PRIOR_TABLE), sha256: existsSync(PRIOR_TABLE) ? sha256(PRIOR_TABLE) : null, check: tableCheck },
-    // Classes with boxes that the leave-one-image-out prior answers with the all-class median (< 5 boxes).
-    fewBoxClasses: loo.report.fewBoxClasses.filter((c) => c.boxes > 0).map((c) => `${c.name} ${c.boxes} box${c.boxes === 1 ? '' : 'es'}`),
+    // Classes the leave-one-image-out prior learns from fewer than 5 boxes (their own median; noisy), and
+    // classes with a box whose other images hold none of its class (all-class median).
+    fewBoxClasses: [
+      ...loo.report.thinClasses.map((c) => `${c.name} ${c.boxes} box${c.boxes === 1 ? '' : 'es'} (own median, thin)`),
+      ...loo.report.fewBoxClasses.filter((c) => c.boxes > 0).map((c) => `${c.name} ${c.boxes} box${c.boxes === 1 ? '' : 'es'} (all-class median on the image that holds it)`),
+    ],
     methods,
     ...(kfold ? { kfold } : {}),
   };
@@ -265,7 +269,7 @@ function markdown(report: { generated: string; command: string; versions: { comm
     '',
     markdownTable(methods, perClass),
     '',
-    '- *prior, leave-one-image-out*: a click on an image gets the median box of its class over every other image; a class with fewer than 5 boxes on the other images uses the median over all classes' +
+    '- *prior, leave-one-image-out*: a click on an image gets the median box of its class over every other image (never its own boxes); a class with no box on the other images uses the median over all classes' +
       (report.fewBoxClasses.length ? ` (here: ${report.fewBoxClasses.join(', ')}).` : '.'),
     `- *prior, table*: per-class medians from the public NIH (BBox_List_2017) and RSNA (Target=1, for Pneumonia) box lists with these ${report.data.images} images left out, ` +
       `\`pointbox prior-table\` (${report.priorTable.file}; ${report.priorTable.check}).`,

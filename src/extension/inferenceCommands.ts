@@ -210,7 +210,7 @@ export function registerInferenceCommands(d: InferenceDeps): vscode.Disposable {
       }
     });
     if (prior.report.fewBoxClasses.length) {
-      warnings.push(`Prior (${prior.sourceLabel}): fewer than ${prior.report.minBoxes} boxes to learn from, so the median over all classes is used for ${prior.report.fewBoxClasses.map((k) => `${k.name} (${k.boxes})`).join(', ')}.`);
+      warnings.push(`Prior (${prior.sourceLabel}): no box to learn from, so the median over all classes is used for ${prior.report.fewBoxClasses.map((k) => `${k.name} (${k.boxes})`).join(', ')}.`);
     }
     const report: EvaluationReport = { dataset: s.name, split, seed, seeds, pointSource, clicks, bootstrap, rows, warnings };
     const outDir = path.join(s.dir, 'pointbox-eval');

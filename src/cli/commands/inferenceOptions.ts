@@ -56,6 +56,7 @@ export async function loadPredictor(p: ParsedArgs, cwd: string, data: DatasetFil
     const prior = PriorBoxPredictor.fromDataset(data, { table });
     log(`prior: ${prior.report.description}`);
     for (const c of prior.report.fewBoxClasses) log(`prior: class '${c.name}' has ${c.boxes} box(es) to learn from (< ${prior.report.minBoxes}): it uses the median over all classes`);
+    for (const c of prior.report.thinClasses) log(`prior: class '${c.name}' is learned from only ${c.boxes} box(es) (< 5): its size is noisy`);
     return prior;
   }
   const device = (optString(p, 'device') ?? 'auto') as DevicePreference;

@@ -11,8 +11,11 @@
  *      - the train split's box-level images, when the dataset is split and they have boxes, or else
  *      - every other image (leave-one-image-out: a click on image i uses the boxes of all images but i);
  *      the image being predicted is always left out of the pool, whichever it is;
- *   3. a class with fewer than `minBoxes` (5) boxes to learn from uses the median over all classes of the
- *      same pool (reported as such), because a median of one or two boxes is mostly that box's own size.
+ *   3. a class with no box to learn from (fewer than `minBoxes`, default 1) uses the median over all classes
+ *      of the same pool (reported as such). A class learned from fewer than 5 boxes is listed in the report
+ *      as thin: its size comes from other images' boxes (never the scored one), so it is honest, but noisy.
+ *      Falling back to the all-class median there instead would hand the baseline a size dominated by
+ *      another class (e.g. a pneumonia-sized box for a nodule) and flatter every model compared with it.
  */
 import type { DatasetFile } from '../dataset/schema';
 import { effectiveAnnotationsByImage } from '../dataset/datasetQueries';
@@ -37,7 +40,7 @@ export interface PriorResolution {
 
 export interface PriorOptions {
   table?: PriorTable;
-  /** Classes with fewer boxes to learn from use the all-class median. Default 5. */
+  /** Classes with fewer boxes to learn from use the all-class median. Default 1 (see the rules above). */
   minBoxes?: number;
   /** Learn only from the boxes of these images (e.g. the other folds of a k-fold split). */
   learnFrom?: { imageIds: Iterable<number>; label: string };
@@ -69,7 +72,12 @@ export interface PriorReport {
   classes: PriorClassReport[];
   /** Classes with fewer than minBoxes boxes to learn from and no table row: they use the all-class median. */
   fewBoxClasses: { name: string; boxes: number; fallback: 'global' }[];
+  /** Classes learned from 1-4 boxes (no table row): their own median, noisy. */
+  thinClasses: { name: string; boxes: number }[];
 }
+
+/** A class learned from fewer boxes than this is reported as thin. */
+export const THIN_PRIOR_BOXES = 5;
 
 function lowerBound(s: Float64Array, x: number): number {
   let lo = 0; let hi = s.length;
@@ -174,7 +182,7 @@ export class PriorBoxPredictor {
   }
 
   static tryFromDataset(d: DatasetFile, opts: PriorOptions = {}): PriorBoxPredictor | undefined {
-    const minBoxes = opts.minBoxes ?? 5;
+    const minBoxes = opts.minBoxes ?? 1;
     const byImage = effectiveAnnotationsByImage(d);
     const collect = (pred: (img: DatasetFile['images'][number]) => boolean) => {
       const out: { imageId: number; categoryId: number; w: number; h: number }[] = [];
@@ -216,13 +224,14 @@ export class PriorBoxPredictor {
       return { name: c.name, boxes: n, from: m ? (n >= minBoxes ? 'learned' : 'global') : 'none', ...(m ? { width: m[0], height: m[1], unit: 'px' as const } : {}) };
     });
     const fewBoxClasses = classes.filter((c) => c.from === 'global').map((c) => ({ name: c.name, boxes: c.boxes, fallback: 'global' as const }));
+    const thinClasses = classes.filter((c) => c.from === 'learned' && c.boxes < THIN_PRIOR_BOXES).map((c) => ({ name: c.name, boxes: c.boxes }));
     const report: PriorReport = opts.table
       ? {
         source: 'table', label: `table ${opts.table.file}`, table: opts.table.file,
         description: `per-class sizes from ${opts.table.file} (${tableByCategory.size} of the dataset's ${d.categories.length} classes); other classes: ${learnedDesc}`,
-        learned: { kind, label, boxes: pool.boxes, images: pool.images }, minBoxes, classes, fewBoxClasses,
+        learned: { kind, label, boxes: pool.boxes, images: pool.images }, minBoxes, classes, fewBoxClasses, thinClasses,
       }
-      : { source: kind, label, description: learnedDesc, learned: { kind, label, boxes: pool.boxes, images: pool.images }, minBoxes, classes, fewBoxClasses };
+      : { source: kind, label, description: learnedDesc, learned: { kind, label, boxes: pool.boxes, images: pool.images }, minBoxes, classes, fewBoxClasses, thinClasses };
     return new PriorBoxPredictor(pool, tableByCategory, minBoxes, report);
   }
 

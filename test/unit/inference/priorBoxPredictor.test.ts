@@ -36,7 +36,12 @@ test('leave-one-image-out: a click on an image never uses that image\'s own boxe
   assert.deepEqual(p.predict(2, 1, 500, 500, 1000, 1000), [400, 400, 600, 600]);
   // Class C has no box outside image 1: on image 1 it falls back to the other images' all-class median.
   assert.deepEqual(p.resolve(1, 2, 1000, 1000), { w: 20, h: 20, dx: 0, dy: 0, from: 'global', classBoxes: 0 });
-  assert.deepEqual(p.report.fewBoxClasses, [{ name: 'C', boxes: 1, fallback: 'global' }]);
+  // Class C has one box (on image 1): other images learn it from that box, listed as thin, not replaced.
+  assert.deepEqual(p.report.fewBoxClasses, []);
+  assert.deepEqual(p.report.thinClasses, [{ name: 'C', boxes: 1 }]);
+  assert.deepEqual(p.resolve(2, 2, 1000, 1000), { w: 90, h: 90, dx: 0, dy: 0, from: 'learned', classBoxes: 1 });
+  // With minBoxes 5 (the old rule), C would have been answered with the all-class median everywhere.
+  assert.deepEqual(PriorBoxPredictor.fromDataset(looDataset(), { minBoxes: 5 }).report.fewBoxClasses, [{ name: 'C', boxes: 1, fallback: 'global' }]);
 });
 
 test('evaluating the prior on an unsplit dataset scores every box against boxes of other images only', async () => {
@@ -61,8 +66,8 @@ test('a train split with box-level boxes is the prior\'s source, and the scored 
   assert.equal(p.report.source, 'train-split');
   assert.equal(p.report.learned.boxes, 5);
   assert.equal(p.resolve(1, 1, 1000, 1000)!.w, 20);
-  // A train image predicted (e.g. --split train) does not see its own box: 4 left, fewer than 5.
-  assert.equal(p.resolve(2, 1, 1000, 1000)!.from, 'global');
+  // A train image predicted (e.g. --split train) does not see its own box: 4 of the 5 are left.
+  assert.deepEqual(p.resolve(2, 1, 1000, 1000), { w: 20, h: 20, dx: 0, dy: 0, from: 'learned', classBoxes: 4 });
 });
 
 test('learnFrom (k-fold: the other folds) learns only from the given images', () => {

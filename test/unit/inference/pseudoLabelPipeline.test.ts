@@ -221,9 +221,9 @@ test('evaluation: an unknown class is scored with prior boxes, named in the JSON
     assert.deepEqual(r.priorFallbackClasses, [{ name: 'Hernia', points: 6, priorSource: 'leave-one-image-out' }]);
     assert.equal(r.perClass.Hernia!.priorFallback, 6);
     assert.equal(r.prior?.role, 'fallback');
-    // Each Hernia click is answered from the other images' boxes, never its own: Hernia has one box elsewhere
-    // (fewer than 5), so the all-class median of the other images, 40 x 40 (clamped at the left border).
-    assert.deepEqual(r.perClass.Hernia!.priorFrom, { global: 6 });
+    // Each Hernia click is answered from the other images' boxes, never its own: the other Hernia box,
+    // 40 x 40 (clamped at the left border).
+    assert.deepEqual(r.perClass.Hernia!.priorFrom, { learned: 6 });
     for (const p of r.predictions.filter((x) => x.className === 'Hernia')) {
       assert.ok(Math.abs((p.box[2]! - p.box[0]!) - 40) < 1e-9 || p.box[0] === 0 || p.box[2] === 120);
     }
