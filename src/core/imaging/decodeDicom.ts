@@ -119,6 +119,9 @@ export async function decodeParsedDicom(parsed: ParsedDicom, platform: ImagingPl
   if (!isDecodable(ts)) throw new DicomDecodeError('UNSUPPORTED_SYNTAX', `no decoder for transfer syntax ${ts.name} (${ts.uid})`, file);
   const photometricIn = a.photometricInterpretation;
   if (photometricIn === 'PALETTE COLOR') throw new DicomDecodeError('UNSUPPORTED_IMAGE', 'PALETTE COLOR images are not supported', file);
+  // PointBox keeps colour as 8-bit RGB (viewer, model input): deeper colour is refused before any decoding,
+  // by name, rather than cut to 8 bits (the webview's J2K codec also returns zeros for 16-bit colour).
+  if (a.samplesPerPixel > 1 && a.bitsAllocated !== 8) throw new DicomDecodeError('UNSUPPORTED_IMAGE', `colour with BitsAllocated ${a.bitsAllocated} is not supported (PointBox shows 8-bit colour only)`, file);
   const pe = ds.elements.x7fe00010;
   if (!pe) throw new DicomDecodeError('NO_PIXEL_DATA', 'no Pixel Data (7FE0,0010) element (float/double pixel data is not supported)', file);
   const warnings = [...parsed.warnings, ...ds.warnings.slice(0, 5), ...a.warnings];
@@ -136,7 +139,7 @@ export async function decodeParsedDicom(parsed: ParsedDicom, platform: ImagingPl
   } else {
     if (!encapsulated) throw new DicomDecodeError('BAD_HEADER', `${ts.name} requires encapsulated Pixel Data`, file);
     const frame = encapsulatedFrame(ds, pe, frameIndex, a.frames, file);
-    const out = await decodeCompressedFrame(ts, frame, { width: a.columns, height: a.rows, samplesPerPixel: a.samplesPerPixel, bitsAllocated: a.bitsAllocated, bitsStored: a.bitsStored, signed }, platform, file);
+    const out = await decodeCompressedFrame(ts, frame, { width: a.columns, height: a.rows, samplesPerPixel: a.samplesPerPixel, bitsAllocated: a.bitsAllocated, bitsStored: a.bitsStored, signed, photometric: photometricIn }, platform, file);
     raw = out.data; alreadyRgb = out.rgb; codecOwned = true;
     if (raw.length < samples) throw new DicomDecodeError('CODEC_ERROR', `codec returned ${raw.length} samples, expected ${samples}`, file);
     if (raw.length > samples) raw = raw.subarray(0, samples);
@@ -152,11 +155,11 @@ export async function decodeParsedDicom(parsed: ParsedDicom, platform: ImagingPl
     data = storedValues(raw, a.bitsAllocated, a.bitsStored, a.highBit, signed, opts.wordOr);
     if (!codecOwned && !opts.ownsInput && data.buffer === ds.byteArray.buffer) data = data.slice();
   } else {
-    if (a.bitsAllocated !== 8) throw new DicomDecodeError('UNSUPPORTED_IMAGE', `colour with BitsAllocated ${a.bitsAllocated}`, file);
     let rgb = raw instanceof Uint8Array ? raw : Uint8Array.from(raw);
     const nativeLike = ts.codec === 'native' || ts.codec === 'deflate';
     if (nativeLike && photometricIn === 'YBR_FULL_422') rgb = ybr422ToYbrFull(rgb, a.columns, a.rows);
     else if (nativeLike && a.planarConfiguration === 1) rgb = planarToInterleaved(rgb, pixels, 3);
+    if (alreadyRgb && photometricIn !== 'YBR_FULL' && photometricIn !== 'YBR_FULL_422') warnings.push(`PhotometricInterpretation ${photometricIn}: converted to RGB with the full-range YCbCr equations`);
     if (!alreadyRgb && (photometricIn === 'YBR_FULL' || photometricIn === 'YBR_FULL_422')) rgb = ybrFullToRgb(rgb, pixels);
     else if (!alreadyRgb && photometricIn !== 'RGB' && photometricIn !== 'YBR_RCT' && photometricIn !== 'YBR_ICT') warnings.push(`PhotometricInterpretation ${photometricIn}: samples shown as RGB`);
     if (!opts.ownsInput && rgb.buffer === ds.byteArray.buffer) rgb = rgb.slice();

@@ -18,5 +18,14 @@ declare module '@cornerstonejs/codec-openjph/wasmjs' {
 declare module 'jpeg-lossless-decoder-js' {
   export class Decoder {
     decode(buffer: ArrayBufferLike, offset?: number, length?: number, numBytes?: number): Uint8Array | Uint16Array;
+    // What losslessJpegDecoder.ts overrides or reads (public in the package's TypeScript source).
+    stream: unknown;
+    marker: number;
+    markerIndex: number;
+    getHuffmanValue(table: number[], temp: number[], index: number[]): number;
+    getn(pred: number[], n: number, temp: number[], index: number[]): number;
+    select7(compOffset?: number): number;
+    getPreviousX(compOffset?: number): number;
+    getPreviousY(compOffset?: number): number;
   }
 }

@@ -1,6 +1,5 @@
 // eslint-disable-next-line @typescript-eslint/triple-slash-reference -- the webview tsconfig must see these ambient codec declarations too
 /// <reference path="./cornerstoneCodecs.d.ts" />
-import { Decoder as JpegLosslessDecoder } from 'jpeg-lossless-decoder-js';
 import { JpegImage } from './vendor/jpegBaseline12.js';
 import { DicomDecodeError } from '../ImagingError';
 import type { CodecModuleName, EmbindDecoder, ImagingPlatform } from '../ImagingPlatform';
@@ -8,9 +7,15 @@ import type { TransferSyntaxInfo } from '../transferSyntax';
 import { decodeRle } from './decodeRle';
 import { planarToInterleaved } from '../colour';
 import { readCodestreamHeader } from './jpegFrameHeader';
+import { decodeLosslessJpeg } from './losslessJpegDecoder';
+import { jpegHoldsYcbcr, withJpegColourTransform } from './jpegColourTransform';
 
 /** What the DICOM header says the frame should be; codec output is checked against it. */
-export interface FrameGeometry { width: number; height: number; samplesPerPixel: number; bitsAllocated: number; bitsStored: number; signed: boolean }
+export interface FrameGeometry {
+  width: number; height: number; samplesPerPixel: number; bitsAllocated: number; bitsStored: number; signed: boolean;
+  /** PhotometricInterpretation: decides the colour transform of 3-component DCT JPEG (jpegColourTransform.ts). */
+  photometric?: string;
+}
 
 /** Decoded samples, pixel-interleaved, in host (little-endian) order. */
 export interface CodecOutput {
@@ -61,6 +66,14 @@ function checkDims(g: FrameGeometry, w: number, h: number, c: number, what: stri
   }
 }
 
+/** A copy of a J2K codestream whose SIZ marks every component unsigned (Ssiz bit 7 cleared). */
+function j2kMarkedUnsigned(frame: Uint8Array, sizOffset: number, components: number): Uint8Array {
+  const out = frame.slice();
+  // SIZ: FF51 Lsiz Rsiz Xsiz Ysiz XOsiz YOsiz XTsiz YTsiz XTOsiz YTOsiz Csiz, then Ssiz XRsiz YRsiz per component.
+  for (let c = 0; c < components; c++) { const p = sizOffset + 40 + 3 * c; if (p < out.length) out[p] = out[p]! & 0x7f; }
+  return out;
+}
+
 export async function decodeCompressedFrame(ts: TransferSyntaxInfo, frame: Uint8Array, g: FrameGeometry, platform: ImagingPlatform, file?: string): Promise<CodecOutput> {
   const pixels = g.width * g.height;
   if (ts.codec === 'rle') {
@@ -71,10 +84,14 @@ export async function decodeCompressedFrame(ts: TransferSyntaxInfo, frame: Uint8
   const hdr = readCodestreamHeader(frame);
   if (!hdr) throw new DicomDecodeError('CODEC_ERROR', `no ${ts.name} codestream header found in the frame`, file);
   checkDims(g, hdr.width, hdr.height, hdr.components, ts.name, file);
+  if (hdr.precision > g.bitsAllocated) throw new DicomDecodeError('CODEC_ERROR', `${ts.name} codestream has ${hdr.precision}-bit samples but BitsAllocated is ${g.bitsAllocated}`, file);
   switch (ts.codec) {
     case 'jpeg-baseline':
     case 'jpeg-extended': {
       if (hdr.kind !== 'jpeg') throw new DicomDecodeError('CODEC_ERROR', `expected a JPEG stream for ${ts.name}`, file);
+      // DCT JPEG has 8- or 12-bit samples (ISO 10918-1). GDCM writes 16-bit "lossy JPEG" for 16-bit data; dcmtk
+      // refuses it ("Unsupported JPEG data precision 16") and so does PointBox, rather than guess its IDCT.
+      if (hdr.precision !== 8 && hdr.precision !== 12) throw new DicomDecodeError('UNSUPPORTED_IMAGE', `${ts.name} with ${hdr.precision}-bit samples is outside the JPEG standard (8 or 12 bits)`, file);
       if (hdr.precision > 8) {
         // libjpeg-turbo in WASM is 8-bit only; 12-bit DCT (process 4) goes to the pdf.js-derived decoder.
         if (g.samplesPerPixel !== 1) throw new DicomDecodeError('UNSUPPORTED_IMAGE', `12-bit colour JPEG is not supported`, file);
@@ -87,16 +104,18 @@ export async function decodeCompressedFrame(ts: TransferSyntaxInfo, frame: Uint8
           throw new DicomDecodeError('CODEC_ERROR', `12-bit JPEG decode failed: ${e instanceof Error ? e.message : String(e)}`, file);
         }
       }
-      const r = await runEmbind(platform, 'libjpegturbo', 'JPEGDecoder', frame, file);
+      // Colour: the transform PhotometricInterpretation names, not libjpeg's guess from markers and ids.
+      const ycc = hdr.components === 3 && jpegHoldsYcbcr(g.photometric ?? 'RGB');
+      const stream = hdr.components === 3 ? withJpegColourTransform(frame, ycc) : frame;
+      const r = await runEmbind(platform, 'libjpegturbo', 'JPEGDecoder', stream, file);
       checkDims(g, r.info.width, r.info.height, r.info.componentCount, ts.name, file);
-      return { data: r.bytes, rgb: r.info.componentCount === 3 };
+      return { data: r.bytes, rgb: ycc };
     }
     case 'jpeg-lossless': {
       if (hdr.kind !== 'jpeg' || (hdr.sof !== 0xc3 && hdr.sof !== 0xc7)) throw new DicomDecodeError('CODEC_ERROR', `expected a lossless (SOF3) JPEG stream for ${ts.name}`, file);
       let out: Uint8Array | Uint16Array;
       try {
-        const d = new JpegLosslessDecoder();
-        out = d.decode(frame.buffer, frame.byteOffset, frame.byteLength, g.bitsAllocated > 8 ? 2 : 1);
+        out = decodeLosslessJpeg(frame, g.bitsAllocated > 8 ? 2 : 1);
       } catch (e) {
         throw new DicomDecodeError('CODEC_ERROR', `JPEG lossless decode failed: ${e instanceof Error ? e.message : String(e)}`, file);
       }
@@ -120,8 +139,18 @@ export async function decodeCompressedFrame(ts: TransferSyntaxInfo, frame: Uint8
         checkDims(g, mt.width, mt.height, mt.components, ts.name, file);
         return { data: mt.data, rgb: false };
       }
-      const r = await runEmbind(platform, 'openjpeg', 'J2KDecoder', frame, file);
+      // @cornerstonejs/codec-openjpeg clamps signed samples of 8 bits or fewer to 0..255 (negatives become
+      // 0). OpenJPEG's signed and unsigned decodes differ only by the final DC level shift of 2^(P-1), with
+      // no clamping inside the range: so decode the stream marked unsigned and take 2^(P-1) off again.
+      const signed8 = hdr.signed === true && hdr.precision <= 8;
+      const r = await runEmbind(platform, 'openjpeg', 'J2KDecoder', signed8 ? j2kMarkedUnsigned(frame, hdr.sizOffset!, hdr.components) : frame, file);
       checkDims(g, r.info.width, r.info.height, r.info.componentCount, ts.name, file);
+      if (signed8) {
+        const shift = 1 << (hdr.precision - 1);
+        const out = r.bytes;
+        for (let i = 0; i < out.length; i++) out[i] = (out[i]! - shift) & 0xff; // two's complement in 8 bits
+        return { data: out, rgb: false };
+      }
       const signed = r.info.isSigned === true;
       const data = bytesToSamples(r.bytes, r.info.bitsPerSample > 8 ? 16 : 8, signed);
       return { data, rgb: false };

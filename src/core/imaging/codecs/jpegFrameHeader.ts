@@ -3,7 +3,11 @@
  * so a stream whose dimensions disagree with the DICOM header is rejected before a codec allocates for it:
  * that is what bounds memory and time on lying or corrupt files.
  */
-export interface CodestreamHeader { kind: 'jpeg' | 'jpeg-ls' | 'j2k'; width: number; height: number; components: number; precision: number; sof?: number }
+export interface CodestreamHeader {
+  kind: 'jpeg' | 'jpeg-ls' | 'j2k'; width: number; height: number; components: number; precision: number; sof?: number;
+  /** J2K: the first component's Ssiz sign bit; `sizOffset` is where the SIZ marker segment starts. */
+  signed?: boolean; sizOffset?: number;
+}
 
 export function readCodestreamHeader(b: Uint8Array): CodestreamHeader | undefined {
   if (b.length < 4) return undefined;
@@ -45,5 +49,5 @@ function readSiz(b: Uint8Array, p: number): CodestreamHeader | undefined {
   const xo = u32(b, p + 14); const yo = u32(b, p + 18);
   const csiz = u16(b, p + 38);
   const ssiz = b[p + 40] ?? 0;
-  return { kind: 'j2k', width: xsiz - xo, height: ysiz - yo, components: csiz, precision: (ssiz & 0x7f) + 1 };
+  return { kind: 'j2k', width: xsiz - xo, height: ysiz - yo, components: csiz, precision: (ssiz & 0x7f) + 1, signed: (ssiz & 0x80) !== 0, sizOffset: p };
 }

@@ -1,7 +1,7 @@
 /* eslint-disable */
 // Vendored from daikon 1.2.46 (npm, MIT; lib/jpeg-baseline.js, itself pdf.js's JpegImage, Apache-2.0) because
 // no maintained WASM codec on npm decodes 12-bit DCT JPEG (DICOM .4.51) and daikon's copy biases 12-bit
-// output by +15 grey levels. The only change is marked "PointBox fix" below.
+// output by +15 grey levels. The only changes are marked "PointBox fix" below.
 /*
  Copyright 2011 notmasteryet
 
@@ -778,6 +778,12 @@ var JpegImage = (function jpegImage() {
                         offset += processed;
                         break;
                     default:
+                        if (fileMarker === 0xFFFF) {
+                            // PointBox fix 2: 0xFF fill bytes before a marker are allowed (ISO 10918-1
+                            // B.1.1.2); dcmtk writes one before EOI. Skip one and read the marker again.
+                            offset -= 1;
+                            break;
+                        }
                         if (data[offset - 3] == 0xFF &&
                             data[offset - 2] >= 0xC0 && data[offset - 2] <= 0xFE) {
                             // could be incorrect encoding -- last 0xFF byte of the previous
