@@ -1,5 +1,5 @@
 /**
- * `npm run eval:real [-- --kfold <dir>] [--seeds 0,1,2,3,4] [--bootstrap 1000] [--dataset-out <file>]`
+ * `npm run eval:real [-- --kfold <dir>] [--seeds 0,1,2,3,4] [--bootstrap 1000] [--dataset-out <file>] [--models a.onnx,b.onnx --out <dir>]`
  *
  * The real-data table of issue 11: point->box on the real NIH ChestX-ray14 / RSNA boxes in
  * ../shared/data/cxr-png (20 images, 26 boxes), every box clicked once per seed (uniform inside the box,
@@ -151,7 +151,10 @@ async function main(): Promise<number> {
   if (existsSync(PRIOR_TABLE)) {
     methods.push(fromEvaluation(`prior, table ${rel(PRIOR_TABLE)}`, 'prior', await run(PriorBoxPredictor.fromDataset(d, { table: readPriorTable(PRIOR_TABLE) }))));
   }
-  const onnx = readdirSync(join(root, 'models')).filter((f) => f.endsWith('.onnx')).sort().map((f) => join(root, 'models', f));
+  // --models a.onnx,b.onnx (e.g. the runs of an ablation, with --out elsewhere) instead of the shipped models/*.onnx.
+  const onnx = arg('models')
+    ? arg('models')!.split(',').filter(Boolean).map((f) => resolve(f))
+    : readdirSync(join(root, 'models')).filter((f) => f.endsWith('.onnx')).sort().map((f) => join(root, 'models', f));
   for (const file of onnx) {
     const m = await PointBoxModel.load(file, { device: 'cpu', threads: 1 });
     try {
