@@ -44,6 +44,8 @@ export interface PointBoxApi {
   testing: {
     document(datasetUri: string): Promise<DatasetDocument>;
     counters(): { snapshotsPosted: number; treeItemsBuilt: number };
+    /** Run folders whose trainer this window follows (started here or re-attached). */
+    followedRuns(): string[];
   };
 }
 
@@ -154,7 +156,8 @@ export function activate(context: vscode.ExtensionContext): PointBoxApi {
 
   registerDatasetCommands({ sessions, tree: datasetsTree, view: datasetsView, log, register, subscriptions: context.subscriptions });
   context.subscriptions.push(registerInferenceCommands({ context, sessions, view: datasetsView, models, status, log, register }));
-  context.subscriptions.push(registerTrainingCommands({ context, sessions, models, runs: runsTree, runsView, log, register }));
+  const training = registerTrainingCommands({ context, sessions, models, runs: runsTree, runsView, log, register });
+  context.subscriptions.push(training);
   // The CXR viewer: registering is cheap (nothing decodes until an image opens).
   ViewerEditorProvider.register(context, sessions, log);
 
@@ -203,6 +206,7 @@ export function activate(context: vscode.ExtensionContext): PointBoxApi {
     testing: {
       async document(uri: string) { return (await sessions.load(vscode.Uri.parse(uri))).doc; },
       counters: () => ({ snapshotsPosted: ViewerEditorProvider.snapshotsPosted, treeItemsBuilt: datasetsTree.itemsBuilt }),
+      followedRuns: () => training.followed(),
     },
     pendingCount(uri: string) {
       const s = sessions.loaded().find((x) => x.uri.toString() === uri);

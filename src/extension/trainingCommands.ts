@@ -72,7 +72,7 @@ export function hasBoxLevelBoxes(d: DatasetFile): boolean {
   return d.images.some((im) => im.label_level === 'boxes' && (eff.get(im.id) ?? []).some((a) => a.bbox));
 }
 
-export function registerTrainingCommands(d: TrainingDeps): vscode.Disposable {
+export function registerTrainingCommands(d: TrainingDeps): vscode.Disposable & { followed(): string[] } {
   const { context, sessions, models, runs, runsView, log, register } = d;
   /** Runs this window follows (started here or attached), by folder. */
   const active = new Map<string, TrainingRun>();
@@ -311,6 +311,7 @@ export function registerTrainingCommands(d: TrainingDeps): vscode.Disposable {
   const t = setTimeout(() => { void runs.getChildren().catch(() => undefined); }, 500);
 
   return {
+    followed: () => [...active.keys()],
     dispose: () => {
       clearTimeout(t);
       listSub.dispose();

@@ -16,15 +16,36 @@ export interface SuiteReport {
 export const metrics: Record<string, number> = {};
 (globalThis as any).__pointboxMetrics = metrics;
 
-export function runSuite(opts: { grep?: string } = {}): Promise<SuiteReport> {
+/**
+ * Which suites run: 'main' (every suite; its last part prepares the reload), 'after-reload' (the same
+ * window after `workbench.action.reloadWindow`: a new extension host), 'untrusted' (a window with
+ * Workspace Trust on and the folder not trusted).
+ */
+export type SuitePhase = 'main' | 'after-reload' | 'untrusted';
+
+/** Whether a main run with this grep includes the reload tests (then the harness reloads the window after it). */
+export function hasReloadPhase(grep?: string): boolean {
+  return !grep || new RegExp(grep).test('Window reload');
+}
+
+export function runSuite(opts: { grep?: string; phase?: SuitePhase } = {}): Promise<SuiteReport> {
+  const phase = opts.phase ?? 'main';
   const mocha = new Mocha({ ui: 'bdd', timeout: 60_000, color: false, grep: opts.grep || undefined });
   // Register the bdd globals, then load the bundled suite files (esbuild keeps require() lazy).
   mocha.suite.emit('pre-require', globalThis, 'suite', mocha);
   /* eslint-disable @typescript-eslint/no-require-imports -- must run after 'pre-require', so not a hoisted import */
-  require('./suite/activation.test');
-  require('./suite/views.test');
-  require('./suite/datasets.test');
-  require('./suite/training.test');
+  if (phase === 'main') {
+    require('./suite/activation.test');
+    require('./suite/views.test');
+    require('./suite/datasets.test');
+    require('./suite/training.test');
+    require('./suite/hostWork.test');
+    require('./suite/reloadBefore.test');
+  } else if (phase === 'after-reload') {
+    require('./suite/reloadAfter.test');
+  } else {
+    require('./suite/untrusted.test');
+  }
   /* eslint-enable @typescript-eslint/no-require-imports */
   const report: SuiteReport = { passed: 0, failed: 0, tests: [], metrics };
   return new Promise((resolve) => {

@@ -1,0 +1,141 @@
+/// <reference types="mocha" />
+// Heavy work stays off the extension host's thread, measured in the real host: the longest event-loop stall
+// during the UI Import of RSNA labels with header-only DICOMs (the import, the write and opening the result
+// in the Datasets view) and during an Export of it; then one point edit on that dataset with three viewers
+// open: host time, snapshots posted to viewers (one, to the viewer of that image), tree items rebuilt.
+// POINTBOX_HOST_IMAGES sets the size (default 4,000 for the test tier; bench/host.bench.ts runs 26,684 with
+// the real RSNA CSV and records the numbers in BENCHMARKS.md).
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { tinyDicom } from '../../unit/dataset/datasetFixtures';
+import { waitFor } from './waitFor';
+
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
+const realCsv = path.resolve(repoRoot, '..', 'shared', 'data', 'cxr-png', 'annotations', 'rsna_stage_2_train_labels.csv');
+const metrics = (globalThis as any).__pointboxMetrics as Record<string, number>;
+
+async function api(): Promise<any> {
+  return vscode.extensions.getExtension('pointbox.pointbox')!.activate();
+}
+
+/** Runs `fn` while sampling the event loop every ms; returns its result and the longest stall seen (ms). */
+async function stallDuring<T>(fn: () => Promise<T>): Promise<{ value: T; maxMs: number; ms: number }> {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  const t0 = performance.now();
+  h.enable();
+  try {
+    const value = await fn();
+    return { value, maxMs: h.max / 1e6, ms: performance.now() - t0 };
+  } finally { h.disable(); }
+}
+
+describe('Host work off the main thread', function () {
+  this.timeout(600_000);
+  const n = Number(process.env.POINTBOX_HOST_IMAGES ?? 4000);
+  let work: string;
+  let csv: string;
+  let dataset: string;
+
+  before(function () {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'pointbox-it-host-'));
+    const dcm = path.join(work, 'dcm');
+    fs.mkdirSync(dcm);
+    let ids: string[];
+    if (n === 26684 && fs.existsSync(realCsv)) {
+      csv = realCsv;
+      ids = [...new Set(fs.readFileSync(csv, 'utf8').split('\n').slice(1).map((l) => l.slice(0, l.indexOf(','))).filter(Boolean))];
+    } else {
+      // RSNA-shaped: 22 % positive with 1-3 boxes, the rest Target=0.
+      const rows = ['patientId,x,y,width,height,Target'];
+      ids = [];
+      for (let i = 0; i < n; i++) {
+        const id = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+        ids.push(id);
+        if (i % 9 < 2) for (let k = 0; k < 1 + (i % 3); k++) rows.push(`${id},${100 + k * 300},200,250,300,1`);
+        else rows.push(`${id},,,,,0`);
+      }
+      csv = path.join(work, 'labels.csv');
+      fs.writeFileSync(csv, rows.join('\n'));
+    }
+    const proto = tinyDicom(1024, 1024, 'BENCH', { pixels: false });
+    for (const id of ids) fs.writeFileSync(path.join(dcm, `${id}.dcm`), proto);
+    metrics.hostImages = ids.length;
+  });
+
+  after(() => { if (work) fs.rmSync(work, { recursive: true, force: true }); });
+
+  it('UI Import of RSNA labels + header-only DICOMs, then opening it in the Datasets view: no long stall of the host', async () => {
+    dataset = path.join(work, 'rsna.pointbox.json');
+    const a = await api();
+    await vscode.commands.executeCommand('pointbox.datasets.focus');
+    const r = await stallDuring(async () => {
+      const uri = await vscode.commands.executeCommand('pointbox.importDataset', 'rsna', { labels: csv, images: path.join(work, 'dcm'), out: dataset });
+      assert.equal(uri, vscode.Uri.file(dataset).toString());
+      // Opened and indexed as the view shows it (the sliced load and tree build are part of the import's cost).
+      const roots = await a.datasetTree();
+      return roots.find((x: any) => x.node.uri.fsPath === dataset);
+    });
+    assert.match(r.value.description, new RegExp(`^${metrics.hostImages!.toLocaleString('en-US')} images`));
+    console.log(`UI import + open of ${metrics.hostImages} images: ${r.ms.toFixed(0)} ms, longest host stall ${r.maxMs.toFixed(1)} ms`);
+    metrics.importStallMs = r.maxMs;
+    metrics.importMs = r.ms;
+    // The target is 50 ms on an idle machine (BENCHMARKS.md); a loaded CI machine gets a wide margin.
+    assert.ok(r.maxMs < 400, `longest stall ${r.maxMs.toFixed(0)} ms`);
+  });
+
+  it('Export of it (PBC layout): no long stall of the host', async () => {
+    const out = path.join(work, 'export');
+    const r = await stallDuring(async () => vscode.commands.executeCommand('pointbox.exportDataset', { uri: vscode.Uri.file(dataset) }, 'pbc', out));
+    assert.ok(Array.isArray(r.value), JSON.stringify(r.value));
+    assert.ok(fs.existsSync(path.join(out, 'annotations', 'instances_train_box.json')) || fs.existsSync(path.join(out, 'pbc_layout.json')));
+    console.log(`UI export of ${metrics.hostImages} images: ${r.ms.toFixed(0)} ms, longest host stall ${r.maxMs.toFixed(1)} ms`);
+    metrics.exportStallMs = r.maxMs;
+    metrics.exportMs = r.ms;
+    assert.ok(r.maxMs < 400, `longest stall ${r.maxMs.toFixed(0)} ms`);
+  });
+
+  it('one point edit with three viewers open: one snapshot, to the viewer of that image; only that image\'s tree nodes rebuilt', async () => {
+    const a = await api();
+    const uri = vscode.Uri.file(dataset);
+    // A PBC split gives the tree its groups and buckets.
+    await vscode.commands.executeCommand('pointbox.splitDataset', { uri }, { val: 0.2, boxRatio: 0.2, seed: 0 });
+    const doc = await a.testing.document(uri.toString());
+    const images = doc.data.images.filter((im: any) => im.split === 'train' && im.label_level === 'points').slice(0, 3);
+    for (const im of images) {
+      await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(doc.imagePath(im)), 'pointbox.viewer', { preview: false });
+    }
+    // Let the viewers start and bind (their snapshots come with 'init'), and the split's save and tree refresh end.
+    await new Promise((r) => setTimeout(r, 3000));
+    const before = a.testing.counters();
+    const cat = doc.data.categories[0].id;
+    const hostMs: number[] = [];
+    const edits = 5;
+    for (let i = 0; i < edits; i++) {
+      const t0 = performance.now();
+      doc.addPoint(images[0].id, cat, [100 + i, 100]);
+      hostMs.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 400));
+    }
+    const after = await waitFor(() => a.testing.counters(), (c: any) => c.snapshotsPosted >= before.snapshotsPosted + edits, 5000);
+    await new Promise((r) => setTimeout(r, 1000));
+    const final = a.testing.counters();
+    const posted = (final.snapshotsPosted - before.snapshotsPosted) / edits;
+    const items = (final.treeItemsBuilt - before.treeItemsBuilt) / edits;
+    const median = hostMs.slice().sort((x, y) => x - y)[Math.floor(edits / 2)]!;
+    console.log(`point edit on ${doc.data.images.length} images, 3 viewers: host ${median.toFixed(2)} ms (median of ${edits}; max ${Math.max(...hostMs).toFixed(2)}), ${posted} snapshot(s) posted, ${items} tree item(s) rebuilt per edit`);
+    metrics.editHostMs = median;
+    metrics.editHostMaxMs = Math.max(...hostMs);
+    metrics.editMessages = posted;
+    metrics.editTreeItems = items;
+    assert.equal(after.snapshotsPosted - before.snapshotsPosted >= edits, true);
+    assert.equal(posted, 1, 'one message per edit, to the one viewer that shows the image');
+    assert.ok(median < 20, `host time per edit ${median.toFixed(1)} ms`);
+    assert.ok(items < 20, `${items} tree items rebuilt per edit (the image's row and its ancestors, not the tree)`);
+    doc.undo();
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+});
