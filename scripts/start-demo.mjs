@@ -7,17 +7,30 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, startCodeServer, freePort } from '../test/support/codeServer.mjs';
+import { cacheDir, entryJs } from './setup-code-server.mjs';
 
 const demo = join(repoRoot, 'demo-workspace');
 const datasetDir = join(demo, 'phantom-cxr');
 const images = Number(process.env.POINTBOX_DEMO_IMAGES ?? 300);
+const t0 = Date.now();
+const since = (t) => `${((Date.now() - t) / 1000).toFixed(0)} s`;
 
+const needsServer = !existsSync(join(cacheDir, '.pointbox-installed')) || !existsSync(entryJs);
+const needsData = !existsSync(join(datasetDir, 'dataset.pointbox.json'));
+if (needsServer || needsData) {
+  // Measured on this 2-core machine while it was loaded by other jobs: code-server install 4.1 min (npm registry), 300 phantoms 103 s (about 20-30 s idle).
+  console.log(`First start: ${[needsServer && 'installs code-server 4.100.3 into .cache (about 2-5 minutes, once)', needsData && `generates ${images} phantom radiographs (about ${Math.max(1, Math.round(images / 10))} s on an idle 2-core machine, once)`].filter(Boolean).join(' and ')}; later starts take a few seconds.`);
+}
+let t = Date.now();
 execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'inherit' });
+console.log(`build: ${since(t)}`);
 mkdirSync(demo, { recursive: true });
-if (!existsSync(join(datasetDir, 'dataset.pointbox.json'))) {
+if (needsData) {
+  t = Date.now();
   console.log(`Generating the demo dataset: ${images} phantom chest radiographs (seed 1) in ${datasetDir} ...`);
   execFileSync(process.execPath, [join(repoRoot, 'dist', 'cli.js'), 'phantom', '--out', datasetDir, '--images', String(images),
     '--seed', '1', '--size', '1024', '--format', 'both', '--box-ratio', '0.2'], { stdio: 'inherit' });
+  console.log(`demo dataset: ${since(t)}`);
 }
 mkdirSync(join(demo, '.vscode'), { recursive: true });
 writeFileSync(join(demo, '.vscode', 'settings.json'), JSON.stringify({ 'pointbox.inference.device': 'auto', 'git.openRepositoryInParentFolders': 'never' }, null, 2));
@@ -30,7 +43,7 @@ try {
   port = await freePort();
 }
 const server = await startCodeServer({ workspace: demo, port });
-console.log(`\nPointBox demo is running: ${server.url}\n(open it in a browser; Ctrl+C stops the server)\n`);
+console.log(`\nPointBox demo is running: ${server.url}\n(ready ${since(t0)} after npm start; open it in a browser; Ctrl+C stops the server)\n`);
 const stop = async () => { await server.stop(); process.exit(0); };
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
