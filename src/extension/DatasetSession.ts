@@ -68,9 +68,18 @@ export class DatasetSession implements vscode.Disposable {
     return this.doc.datasetDir;
   }
 
+  /** The image's file, or undefined when unknown or its path leaves the dataset folder and image root (never opened). */
   imagePath(imageId: number): string | undefined {
     const im = this.doc.image(imageId); // indexed: called for every image row the tree shows
-    return im ? this.doc.imagePath(im) : undefined;
+    const r = im && this.doc.resolveImage(im);
+    return r?.ok ? r.path : undefined;
+  }
+
+  /** The image's file; throws (naming the image and why) when its path leaves the roots: the viewer refuses it. */
+  requireImagePath(imageId: number): string {
+    const im = this.doc.image(imageId);
+    if (!im) throw new Error(`image ${imageId} is not in ${this.uri.fsPath}`);
+    return this.doc.imagePath(im);
   }
 
   private onDocChange(c: DatasetChange): void {

@@ -125,10 +125,9 @@ export class DatasetSessions implements vscode.Disposable {
   /** The loaded dataset that lists a given image file, if any (for reveal and the viewer). */
   findByImagePath(fsPath: string): { session: DatasetSession; imageId: number } | undefined {
     for (const s of this.sessions.values()) {
-      if (!fsPath.startsWith(s.dir + path.sep)) continue;
-      const rel = fsPath.slice(s.dir.length + 1).split('\\').join('/');
-      const im = s.doc.data.images.find((i) => i.file_name === rel);
-      if (im) return { session: s, imageId: im.id };
+      // Resolved like every other reader (images_root, no path that leaves the roots).
+      const id = s.doc.imageIdAt(fsPath);
+      if (id !== undefined) return { session: s, imageId: id };
     }
     return undefined;
   }

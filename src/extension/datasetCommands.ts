@@ -225,7 +225,7 @@ export function registerDatasetCommands(d: DatasetCommandDeps): void {
     const s = t && await sessions.load(t.uri);
     const node = s && t?.nodeId ? s.tree.getNode(t.nodeId) : undefined;
     if (!s || node?.imageId === undefined) return;
-    const p = s.imagePath(node.imageId)!;
+    const p = s.requireImagePath(node.imageId); // refuses a path that leaves the dataset folder and image root
     if (!existsSync(p)) throw new Error(`${p}: image file is missing`);
     // PointBox's own viewer (also for PNG/JPEG, where it is only the optional editor): overlays and editing.
     await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(p), 'pointbox.viewer', { preview: true });

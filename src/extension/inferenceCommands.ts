@@ -145,7 +145,7 @@ export function registerInferenceCommands(d: InferenceDeps): vscode.Disposable {
       const ac = new AbortController();
       token.onCancellationRequested(() => ac.abort());
       let last = 0;
-      return runPointToBox(s.dir, s.doc.data.categories, jobs, predictor, {
+      return runPointToBox(s.doc.imageRoots(), s.doc.data.categories, jobs, predictor, {
         batchSize: c.batch, classMap: c.classMap, signal: ac.signal, pool: predictor instanceof PriorBoxPredictor ? undefined : getPool(), fallbackPrior,
         onProgress: (p) => {
           const pctNow = (100 * p.done) / Math.max(1, p.total);

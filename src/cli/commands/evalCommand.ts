@@ -5,6 +5,7 @@ import { hasFlag, optNumber, optString, parseArgs } from '../args';
 import { evaluatePointToBox, type PointToBoxEvaluation } from '../../core/inference/evaluatePointToBox';
 import { PriorBoxPredictor } from '../../core/inference/PriorBoxPredictor';
 import { writeFileAtomic } from '../../core/dataset/writeFileAtomic';
+import { imageRootsOf } from '../../core/dataset/imagePaths';
 import type { Estimate } from '../../core/eval/boxEvaluation';
 import { fallbackPriorFor, inferenceValueOptions, loadDatasetArg, loadPredictor, loadPriorTable, parseClassMap } from './inferenceOptions';
 
@@ -44,9 +45,9 @@ export const evalCommand: CliCommand = {
   name: 'eval',
   summary: 'point->box model (or prior) on images with boxes: micro/macro AP50, AP75, mAP, mean IoU with bootstrap intervals, per class, score calibration',
   usage: 'pointbox eval <dataset.pointbox.json> --model <file.onnx|prior> [--split val] [--seed K | --seeds 0,1,2,3,4] [--resample-points] [--prior-table <csv|json|onnx>] ' +
-    '[--bootstrap 1000] [--bootstrap-seed 0] [--device ...] [--batch N] [--class-map ...] [--out result.json] [--predictions clicks.json] [--json]',
+    '[--bootstrap 1000] [--bootstrap-seed 0] [--device ...] [--batch N] [--class-map ...] [--out result.json] [--predictions clicks.json] [--images-root DIR] [--json]',
   async run(argv, io) {
-    const p = parseArgs(argv, { values: [...inferenceValueOptions, 'seed', 'seeds', 'out', 'bootstrap', 'bootstrap-seed', 'predictions'], flags: ['json', 'resample-points'] });
+    const p = parseArgs(argv, { values: [...inferenceValueOptions, 'seed', 'seeds', 'out', 'bootstrap', 'bootstrap-seed', 'predictions', 'images-root'], flags: ['json', 'resample-points'] });
     if (optString(p, 'seed') !== undefined && optString(p, 'seeds') !== undefined) throw new UsageError('give --seed K (one click per box) or --seeds A,B,... (one uniform click per box per seed, pooled), not both');
     const seeds = parseSeeds(optString(p, 'seeds'));
     const bootstrap = optNumber(p, 'bootstrap', 1000)!;
@@ -55,7 +56,8 @@ export const evalCommand: CliCommand = {
     const table = loadPriorTable(p, io.cwd);
     const predictor = await loadPredictor(p, io.cwd, doc.data, (s) => io.err(s + '\n'), table);
     try {
-      const r = await evaluatePointToBox(doc.data, dirname(path), predictor, {
+      const imagesRoot = optString(p, 'images-root');
+      const r = await evaluatePointToBox(doc.data, imageRootsOf(doc.data, dirname(path), imagesRoot ? resolve(io.cwd, imagesRoot) : undefined), predictor, {
         split: optString(p, 'split'), seed: optNumber(p, 'seed', 0), seeds, resamplePoints: hasFlag(p, 'resample-points'),
         batchSize: optNumber(p, 'batch', 4), classMap: parseClassMap(p, io.cwd),
         bootstrap, bootstrapSeed: optNumber(p, 'bootstrap-seed', 0),

@@ -9,9 +9,9 @@ import { reportProblems } from './importCommand';
 export const exportCommand: CliCommand = {
   name: 'export',
   summary: "export COCO JSON, or PBC's training layout (one COCO file per split/level)",
-  usage: 'pointbox export coco <dataset.pointbox.json> --out <dir> [--layout pbc] [--images link|copy|none] [--keep-hidden-boxes] [--json]',
+  usage: 'pointbox export coco <dataset.pointbox.json> --out <dir> [--layout pbc] [--images link|copy|none] [--keep-hidden-boxes] [--images-root DIR] [--json]',
   async run(argv, io) {
-    const p = parseArgs(argv, { values: ['out', 'layout', 'images'], flags: ['keep-hidden-boxes', 'json'] });
+    const p = parseArgs(argv, { values: ['out', 'layout', 'images', 'images-root'], flags: ['keep-hidden-boxes', 'json'] });
     const [format, file, extra] = p.positionals;
     if (format !== 'coco') throw new UsageError(`the export format is 'coco' (got '${format ?? ''}')`);
     if (!file || extra) throw new UsageError('give one dataset file');
@@ -21,7 +21,8 @@ export const exportCommand: CliCommand = {
     if (!['link', 'copy', 'none'].includes(images)) throw new UsageError('--images must be link, copy or none');
     const path = resolve(io.cwd, file);
     const doc = DatasetDocument.load(path);
-    const r = exportCoco(doc.data, { out: resolve(io.cwd, requireString(p, 'out')), datasetDir: dirname(path), layout, images: images as ExportImages, keepHiddenBoxes: hasFlag(p, 'keep-hidden-boxes') });
+    const imagesRoot = optString(p, 'images-root');
+    const r = exportCoco(doc.data, { out: resolve(io.cwd, requireString(p, 'out')), datasetDir: dirname(path), layout, images: images as ExportImages, keepHiddenBoxes: hasFlag(p, 'keep-hidden-boxes'), ...(imagesRoot ? { imagesRoot: resolve(io.cwd, imagesRoot) } : {}) });
     reportProblems(io, r, false);
     if (hasFlag(p, 'json')) io.out(JSON.stringify({ imageRoot: r.imageRoot, files: r.files }) + '\n');
     else for (const f of r.files) io.err(`wrote ${f.file}: ${f.images} images, ${f.annotations} annotations\n`);

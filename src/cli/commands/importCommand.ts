@@ -57,10 +57,11 @@ export const importCommand: CliCommand = {
     writeFileAtomicSync(out, serializeDataset(r.data));
     reportProblems(io, r, hasFlag(p, 'verbose'));
     const s = computeStats(r.data);
-    const summary = { dataset: out, images: s.images, annotations: r.data.annotations.length, categories: r.data.categories.length, imagesWithBoxes: s.imagesWithBoxes, negativeImages: s.negativeImages, boxes: s.boxes, missingFiles: r.missingFiles, errors: r.log.errors, warnings: r.log.warnings };
+    const summary = { dataset: out, images: s.images, annotations: r.data.annotations.length, categories: r.data.categories.length, imagesWithBoxes: s.imagesWithBoxes, negativeImages: s.negativeImages, boxes: s.boxes, missingFiles: r.missingFiles, errors: r.log.errors, warnings: r.log.warnings, imagesRoot: r.data.images_root ?? null };
     if (hasFlag(p, 'json')) io.out(JSON.stringify(summary) + '\n');
     else io.err(`imported ${s.images} images, ${r.data.annotations.length} annotations, ${r.data.categories.length} classes into ${out}` +
-      ` (${r.missingFiles} image files missing, ${r.log.errors} errors, ${r.log.warnings} warnings)\n`);
+      ` (${r.missingFiles} image files missing, ${r.log.errors} errors, ${r.log.warnings} warnings)\n` +
+      (r.data.images_root ? `images_root: ${r.data.images_root} (the image folder is outside the dataset's folder; file names are relative to it)\n` : ''));
     return 0;
   },
 };

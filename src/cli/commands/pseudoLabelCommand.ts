@@ -1,4 +1,5 @@
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { imageRootsOf } from '../../core/dataset/imagePaths';
 import type { CliCommand } from '../command';
 import { hasFlag, optNumber, optString, parseArgs } from '../args';
 import { applyPseudoBoxes, collectJobs, runPointToBox } from '../../core/inference/pseudoLabelPipeline';
@@ -8,9 +9,9 @@ import { fallbackPriorFor, inferenceValueOptions, loadDatasetArg, loadPredictor,
 export const pseudoLabelCommand: CliCommand = {
   name: 'pseudo-label',
   summary: 'turn points into pending pseudo-boxes with an ONNX point->box model (or the prior-box baseline)',
-  usage: 'pointbox pseudo-label <dataset.pointbox.json> --model <file.onnx|prior> [--device auto|cpu|cuda|webgpu|dml|coreml] [--batch N] [--threads N] [--split S] [--class-map "Data=Model,..."|map.json] [--prior-table <csv|json|onnx>] [--dry-run] [--json]',
+  usage: 'pointbox pseudo-label <dataset.pointbox.json> --model <file.onnx|prior> [--device auto|cpu|cuda|webgpu|dml|coreml] [--batch N] [--threads N] [--split S] [--class-map "Data=Model,..."|map.json] [--prior-table <csv|json|onnx>] [--images-root DIR] [--dry-run] [--json]',
   async run(argv, io) {
-    const p = parseArgs(argv, { values: inferenceValueOptions, flags: ['json', 'dry-run'] });
+    const p = parseArgs(argv, { values: [...inferenceValueOptions, 'images-root'], flags: ['json', 'dry-run'] });
     const { path, doc } = loadDatasetArg(p, io.cwd);
     const table = loadPriorTable(p, io.cwd);
     const predictor = await loadPredictor(p, io.cwd, doc.data, (s) => io.err(s + '\n'), table);
@@ -19,7 +20,9 @@ export const pseudoLabelCommand: CliCommand = {
       const ac = new AbortController();
       const onSig = () => { io.err('\ncancelling after the current batch...\n'); ac.abort(); };
       process.once('SIGINT', onSig);
-      const r = await runPointToBox(dirname(path), doc.data.categories, jobs, predictor, {
+      // Images are read only inside the dataset folder and its image root (an image whose path leaves them fails, unread).
+      const imagesRoot = optString(p, 'images-root');
+      const r = await runPointToBox(imageRootsOf(doc.data, dirname(path), imagesRoot ? resolve(io.cwd, imagesRoot) : undefined), doc.data.categories, jobs, predictor, {
         batchSize: optNumber(p, 'batch', 4), classMap: parseClassMap(p, io.cwd), signal: ac.signal,
         // Points of classes the model does not know get the prior's box (marked as such) instead of none.
         fallbackPrior: predictor instanceof PriorBoxPredictor ? undefined : fallbackPriorFor(doc.data, table),

@@ -1,21 +1,22 @@
 import { dirname, resolve } from 'node:path';
 import type { CliCommand } from '../command';
 import { UsageError } from '../command';
-import { hasFlag, parseArgs } from '../args';
+import { hasFlag, optString, parseArgs } from '../args';
 import { DatasetDocument } from '../../core/dataset/DatasetDocument';
 import { computeStats } from '../../core/dataset/datasetStats';
 
 export const statsCommand: CliCommand = {
   name: 'stats',
   summary: 'count images, boxes, points, pseudo-boxes per class and split',
-  usage: 'pointbox stats <dataset.pointbox.json> [--json] [--no-files]   (--no-files: skip the missing-file check)',
+  usage: 'pointbox stats <dataset.pointbox.json> [--json] [--no-files] [--images-root DIR]   (--no-files: skip the missing-file check)',
   async run(argv, io) {
-    const p = parseArgs(argv, { flags: ['json', 'no-files'] });
+    const p = parseArgs(argv, { values: ['images-root'], flags: ['json', 'no-files'] });
     const file = p.positionals[0];
     if (!file || p.positionals.length !== 1) throw new UsageError('give one dataset file');
     const path = resolve(io.cwd, file);
     const doc = DatasetDocument.load(path);
-    const s = computeStats(doc.data, hasFlag(p, 'no-files') ? {} : { datasetDir: dirname(path) });
+    const imagesRoot = optString(p, 'images-root');
+    const s = computeStats(doc.data, hasFlag(p, 'no-files') ? {} : { datasetDir: dirname(path), ...(imagesRoot ? { imagesRoot: resolve(io.cwd, imagesRoot) } : {}) });
     if (hasFlag(p, 'json')) { io.out(JSON.stringify(s) + '\n'); return 0; }
     const lines = [
       `${doc.data.info.name}: ${s.images} images: ${s.boxLevelImages} box-level (${s.imagesWithBoxes} with boxes), ${s.pointLevelImages} point-level (${s.imagesWithPointsOnly} with points), ${s.unlabeled} unlabeled; ${s.negativeImages} negative (no lesion)`,

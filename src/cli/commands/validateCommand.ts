@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { CliCommand } from '../command';
 import { UsageError } from '../command';
-import { hasFlag, parseArgs } from '../args';
+import { hasFlag, optString, parseArgs } from '../args';
 import { DatasetError, formatProblem } from '../../core/dataset/DatasetError';
 import { parseJsonWithLines } from '../../core/dataset/datasetJson';
 import { checkDatasetShape, validateDataset } from '../../core/dataset/validateDataset';
@@ -10,9 +10,9 @@ import { checkDatasetShape, validateDataset } from '../../core/dataset/validateD
 export const validateCommand: CliCommand = {
   name: 'validate',
   summary: 'check a dataset: every problem with file:line; exit code 1 when there are errors',
-  usage: 'pointbox validate <dataset.pointbox.json> [--json] [--no-files] [--all]   (--all: no cap of 1000 problems per kind)',
+  usage: 'pointbox validate <dataset.pointbox.json> [--json] [--no-files] [--all] [--images-root DIR]   (--all: no cap of 1000 problems per kind; --images-root: the folder that replaces the file\'s images_root)',
   async run(argv, io) {
-    const p = parseArgs(argv, { flags: ['json', 'no-files', 'all'] });
+    const p = parseArgs(argv, { values: ['images-root'], flags: ['json', 'no-files', 'all'] });
     const file = p.positionals[0];
     if (!file || p.positionals.length !== 1) throw new UsageError('give one dataset file');
     const path = resolve(io.cwd, file);
@@ -21,7 +21,8 @@ export const validateCommand: CliCommand = {
     let r;
     try {
       const d = checkDatasetShape(parseJsonWithLines(text, path), path);
-      r = validateDataset(d, { file: path, text, ...(hasFlag(p, 'no-files') ? {} : { datasetDir: dirname(path) }), maxPerCode: hasFlag(p, 'all') ? Infinity : 1000 });
+      const imagesRoot = optString(p, 'images-root');
+      r = validateDataset(d, { file: path, text, ...(hasFlag(p, 'no-files') ? {} : { datasetDir: dirname(path) }), ...(imagesRoot ? { imagesRoot: resolve(io.cwd, imagesRoot) } : {}), maxPerCode: hasFlag(p, 'all') ? Infinity : 1000 });
     } catch (e) {
       if (!(e instanceof DatasetError)) throw e;
       if (hasFlag(p, 'json')) io.out(JSON.stringify({ ok: false, errors: 1, warnings: 0, problems: [{ severity: 'error', code: e.code, message: e.message, file: e.file, line: e.line }] }) + '\n');

@@ -1,7 +1,8 @@
-import { dirname, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { ProblemLog } from './DatasetError';
 import { emptyDataset } from './datasetJson';
 import { readImageSize } from './readImageSize';
+import { imageRootsOf, resolveImagePath, type ImageRoots } from './imagePaths';
 import type { Annotation, CocoBox, DatasetFile, ImageRecord, LabelLevel, Point, SplitName } from './schema';
 
 /** What every importer returns: the dataset, the problems it met, and counts for the summary line. */
@@ -27,11 +28,27 @@ export class DatasetBuilder {
   private nextImageId = 1;
   private nextAnnId = 1;
   private readonly datasetDir: string;
+  private roots: ImageRoots;
 
   constructor(readonly outFile: string, name: string, source: DatasetFile['info']['source']) {
     this.data = emptyDataset(name);
     if (source) this.data.info.source = source;
     this.datasetDir = dirname(resolve(outFile));
+    this.roots = imageRootsOf(undefined, this.datasetDir);
+  }
+
+  /**
+   * The image folder the user named (`--images`, or COCO's default next to the annotations). Inside the
+   * dataset folder, file names stay relative to the dataset folder (the folder moves as one). Outside it,
+   * the dataset records it as `images_root` (absolute) and file names are relative to it: no `..` paths,
+   * and only images inside the folders the user gave are imported.
+   */
+  useImagesDir(dir: string): void {
+    const abs = resolve(dir);
+    const rel = relative(this.datasetDir, abs);
+    if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) return;
+    this.data.images_root = abs;
+    this.roots = imageRootsOf(this.data, this.datasetDir);
   }
 
   result(): ImportResult { return { data: this.data, log: this.log, missingFiles: this.missingFiles }; }
@@ -49,9 +66,13 @@ export class DatasetBuilder {
     return id;
   }
 
-  /** Path stored in the dataset: relative to the dataset file's folder, '/' separators. */
+  /**
+   * Path stored in the dataset: relative to `images_root` when set, else to the dataset file's folder, '/'
+   * separators; a file in the dataset folder but not under `images_root` keeps its absolute path.
+   */
   relativePath(absPath: string): string {
-    const r = relative(this.datasetDir, absPath);
+    const r = relative(this.roots.base, absPath);
+    if (r.startsWith('..') || isAbsolute(r)) return absPath;
     return sep === '/' ? r : r.split(sep).join('/');
   }
 
@@ -59,7 +80,15 @@ export class DatasetBuilder {
    * Adds an image. Its size comes from the file header; when the file is missing it is reported (not
    * fatal) and `fallbackSize` is used (RSNA and NIH images are all 1024x1024), else 0x0 = unknown.
    */
-  addImage(absPath: string, opts: { level: LabelLevel; split?: SplitName; id?: number; fallbackSize?: [number, number]; size?: [number, number]; attributes?: ImageRecord['attributes']; ref?: SourceRef; checkFile?: boolean }): ImageRecord {
+  addImage(absPath: string, opts: { level: LabelLevel; split?: SplitName; id?: number; fallbackSize?: [number, number]; size?: [number, number]; attributes?: ImageRecord['attributes']; ref?: SourceRef; checkFile?: boolean }): ImageRecord | undefined {
+    // Only images inside the folders the user gave: a source row naming '../../x' or a link out of the
+    // image folder is skipped before anything reads it (pointbox validate would refuse it anyway).
+    const where = resolveImagePath(this.roots, resolve(absPath));
+    if (!where.ok) {
+      this.log.error('path-outside', `${where.reason}: image skipped (pass the folder that holds it with --images)`, opts.ref);
+      return undefined;
+    }
+    absPath = where.path;
     let width = 0; let height = 0;
     if (opts.size) [width, height] = opts.size;
     if (opts.checkFile !== false && !opts.size) {

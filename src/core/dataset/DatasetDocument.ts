@@ -1,10 +1,11 @@
 import { promises as fsp, readFileSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { DatasetError, type DatasetProblem } from './DatasetError';
 import { parseJsonWithLines, serializeDataset, serializeDatasetChunks } from './datasetJson';
 import { checkDatasetShape, validateDataset, type ValidateOptions } from './validateDataset';
 import { writeFileAtomic, writeFileAtomicSync } from './writeFileAtomic';
+import { imageRootsOf, requireImagePath, resolveImagePath, type ImagePathResult, type ImageRoots } from './imagePaths';
 import { parseDatasetTextSliced, type SliceOptions } from './parseDatasetSliced';
 import type { Annotation, Category, CocoBox, DatasetFile, ImageRecord, LabelLevel, Point, PseudoBox, ReviewState, SplitName } from './schema';
 
@@ -106,7 +107,33 @@ export class DatasetDocument {
   }
 
   get datasetDir(): string { return dirname(this.file); }
-  imagePath(image: ImageRecord): string { return join(this.datasetDir, image.file_name); }
+  /** An image root that replaces the file's `images_root` (a host setting); undefined: the file's own. */
+  imagesRootOverride: string | undefined;
+  /** Where this dataset's images may be read from: its folder and its image root (imagePaths.ts). */
+  imageRoots(): ImageRoots { return imageRootsOf(this.data, this.datasetDir, this.imagesRootOverride); }
+  /** The image's absolute path, or why it may not be read (a path that leaves the roots). */
+  resolveImage(image: ImageRecord): ImagePathResult { return resolveImagePath(this.imageRoots(), image); }
+  /** The image's absolute path; DatasetError('path-outside') naming the image when it leaves the roots. */
+  imagePath(image: ImageRecord): string { return requireImagePath(this.imageRoots(), image, { file: this.file }); }
+  private pathIndex: { version: number; root: string; ids: Map<string, number> } | undefined;
+  /**
+   * The image stored at an absolute path (the viewer asks which dataset lists a file it opened), or
+   * undefined; images whose paths leave the roots are never found. Indexed once per dataset version.
+   */
+  imageIdAt(absPath: string): number | undefined {
+    const roots = this.imageRoots();
+    if (!this.pathIndex || this.pathIndex.version !== this.version || this.pathIndex.root !== roots.base) {
+      const ids = new Map<string, number>();
+      for (const im of this.data.images) {
+        const r = resolveImagePath(roots, im, { checkLinks: false });
+        if (r.ok && !ids.has(r.path)) ids.set(r.path, im.id);
+      }
+      this.pathIndex = { version: this.version, root: roots.base, ids };
+    }
+    const id = this.pathIndex.ids.get(resolve(absPath));
+    const im = id !== undefined ? this.image(id) : undefined;
+    return im && resolveImagePath(roots, im).ok ? id : undefined;
+  }
   get isDirty(): boolean { return this.topSeq() !== this.savedSeq; }
   get canUndo(): boolean { return this.undoStack.length > 0; }
   get canRedo(): boolean { return this.redoStack.length > 0; }
@@ -292,6 +319,7 @@ export class DatasetDocument {
   validate(opts: { checkFiles?: boolean; maxPerCode?: number } = {}): ReturnType<typeof validateDataset> {
     const o: ValidateOptions = { file: this.file, text: serializeDataset(this.data) };
     if (opts.checkFiles) o.datasetDir = this.datasetDir;
+    if (this.imagesRootOverride !== undefined) o.imagesRoot = this.imagesRootOverride;
     if (opts.maxPerCode !== undefined) o.maxPerCode = opts.maxPerCode;
     return validateDataset(this.data, o);
   }

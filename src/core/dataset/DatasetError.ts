@@ -16,7 +16,8 @@ export type DatasetErrorCode =
   | 'schema'             // JSON is valid but not a PointBox dataset / COCO file
   | 'schema-version'     // written by a newer PointBox
   | 'usage'              // wrong arguments to a core function
-  | 'changed-on-disk';   // save refused: the file changed on disk since it was loaded
+  | 'changed-on-disk'    // save refused: the file changed on disk since it was loaded
+  | 'path-outside';      // an image path leaves the dataset folder and image roots (refused, never read)
 
 export class DatasetError extends Error {
   override name = 'DatasetError';
@@ -49,7 +50,8 @@ export type ProblemCode =
   | 'unknown-size'       // width/height 0: the size is not known (file missing at import)
   | 'inconsistent'       // e.g. an RSNA patient with both Target=0 and Target=1 rows
   | 'label-level'        // label level disagrees with the annotations
-  | 'bad-row';           // a CSV row that cannot be used
+  | 'bad-row'            // a CSV row that cannot be used
+  | 'path-outside';      // file_name (or a symlink) leads outside the dataset folder and image roots
 
 export interface DatasetProblem {
   severity: ProblemSeverity;

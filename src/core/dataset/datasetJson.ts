@@ -19,7 +19,7 @@ function head(d: DatasetFile): string {
 
 function extraKeys(d: DatasetFile): string[] {
   const known = new Set<string>(['pointbox', 'info', ...TABLES]);
-  return Object.keys(d).filter((k) => !known.has(k));
+  return Object.keys(d).filter((k) => !known.has(k) && (d as unknown as Record<string, unknown>)[k] !== undefined);
 }
 
 /** Synchronous serialization (fast: about 30-60 ms for 26k images; see bench/dataset.bench.ts). */

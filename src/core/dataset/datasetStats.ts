@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { effectiveAnnotationsByImage } from './datasetQueries';
 import type { DatasetFile, LabelLevel, ReviewState } from './schema';
+import { imageRootsOf, resolveImagePath } from './imagePaths';
 
 export interface ClassStats { boxes: number; points: number; hiddenBoxes: number; pseudoBoxes: number }
 export interface SplitStats {
@@ -44,7 +44,7 @@ export interface DatasetStats {
   splits: Record<string, SplitStats>;
 }
 
-export function computeStats(d: DatasetFile, opts: { datasetDir?: string } = {}): DatasetStats {
+export function computeStats(d: DatasetFile, opts: { datasetDir?: string; imagesRoot?: string } = {}): DatasetStats {
   const catName = new Map(d.categories.map((c) => [c.id, c.name]));
   const classes: Record<string, ClassStats> = {};
   for (const c of d.categories) classes[c.name] = { boxes: 0, points: 0, hiddenBoxes: 0, pseudoBoxes: 0 };
@@ -92,8 +92,10 @@ export function computeStats(d: DatasetFile, opts: { datasetDir?: string } = {})
     if (sn) sp(sn).pseudoBoxes++;
   }
   if (opts.datasetDir !== undefined) {
+    // Paths that leave the dataset folder and image root are never looked at: they count as missing.
+    const roots = imageRootsOf(d, opts.datasetDir, opts.imagesRoot);
     let missing = 0;
-    for (const im of d.images) if (!existsSync(join(opts.datasetDir, im.file_name))) missing++;
+    for (const im of d.images) { const r = resolveImagePath(roots, im, { checkLinks: false }); if (!r.ok || !existsSync(r.path)) missing++; }
     s.missingFiles = missing;
   }
   return s;

@@ -1,7 +1,8 @@
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { DatasetError, ProblemLog } from './DatasetError';
 import { effectiveAnnotationsByImage } from './datasetQueries';
+import { imageRootsOf, resolveImagePath } from './imagePaths';
 import type { Annotation, Category, DatasetFile, ImageRecord } from './schema';
 import { writeFileAtomicSync } from './writeFileAtomic';
 
@@ -11,8 +12,10 @@ export type ExportImages = 'link' | 'copy' | 'none';
 export interface ExportOptions {
   /** Output folder. */
   out: string;
-  /** Folder of the dataset file (image paths are relative to it). */
+  /** Folder of the dataset file (image paths are relative to it, or to its `images_root`). */
   datasetDir: string;
+  /** An image root that replaces the dataset's `images_root` (CLI `--images-root`). */
+  imagesRoot?: string;
   layout?: ExportLayout;
   /** How `<out>/images` is made: one symlink to the images' common folder (default), copies, or nothing. */
   images?: ExportImages;
@@ -44,17 +47,44 @@ interface CocoOut {
  *
  * Plain COCO writes <out>/annotations/instances.json with every image and its effective annotations.
  * In both, `file_name` is relative to `<out>/images` and also to `pointbox_export.image_root` (absolute).
+ *
+ * Paths stay home (issue 12): every image must resolve inside the dataset folder or its image root
+ * (imagePaths.ts); if any does not, nothing is exported (DatasetError 'path-outside' naming the images), so
+ * no such file is ever linked or copied. The `images` link points at the deepest folder holding the images,
+ * which lies inside a root, never above it and never at `/`. Images under both the dataset folder and the
+ * image root get one link per root inside a real `<out>/images` folder (`root1/...`, `root2/...`).
  */
 export function exportCoco(d: DatasetFile, o: ExportOptions): ExportResult {
   const layout = o.layout ?? 'coco';
   const log = new ProblemLog(100);
   const out = resolve(o.out);
   const annDir = join(out, 'annotations');
+  const roots = imageRootsOf(d, o.datasetDir, o.imagesRoot);
+  const abs = new Map<number, string>();
+  const refused: string[] = [];
+  for (const im of d.images) {
+    const r = resolveImagePath(roots, im);
+    if (r.ok) abs.set(im.id, r.path); else refused.push(`id=${im.id}: ${r.reason}`);
+  }
+  if (refused.length) {
+    throw new DatasetError('path-outside', `${refused.length} image path(s) lead outside the dataset folder and image root, so nothing was exported (no file read, linked or copied): ${refused.slice(0, 3).join('; ')}${refused.length > 3 ? '; ...' : ''} (pointbox validate lists them all)`);
+  }
+  // Images grouped by the root they lie in (the image root first), each group under its deepest common folder.
+  const groups = roots.roots.map((root) => ({ root, paths: [] as string[], common: root }))
+    .filter((g) => [...abs.values()].some((p) => rootOf(roots.roots, p) === g.root));
+  for (const p of abs.values()) groups.find((g) => g.root === rootOf(roots.roots, p))!.paths.push(p);
+  for (const g of groups) g.common = commonDir(g.paths) ?? g.root;
+  const multi = groups.length > 1;
+  if (multi && o.images === 'none') throw new DatasetError('usage', `the images lie under both ${groups.map((g) => g.root).join(' and ')}: export them with --images link or copy`);
+  const imageRoot = multi ? join(out, 'images') : groups[0]?.common ?? roots.base;
+  const relOf = new Map<number, string>();
+  for (const [id, p] of abs) {
+    const k = multi ? groups.findIndex((g) => g.root === rootOf(roots.roots, p)) : 0;
+    const r = toPosix(relative(multi ? groups[k]!.common : imageRoot, p));
+    relOf.set(id, multi ? `root${k + 1}/${r}` : r);
+  }
   mkdirSync(annDir, { recursive: true });
-  const datasetDir = resolve(o.datasetDir);
-  const abs = new Map<number, string>(d.images.map((im) => [im.id, resolve(datasetDir, im.file_name)]));
-  const imageRoot = commonDir([...abs.values()]) ?? datasetDir;
-  const rel = (im: ImageRecord) => toPosix(relative(imageRoot, abs.get(im.id)!));
+  const rel = (im: ImageRecord) => relOf.get(im.id)!;
   const eff = effectiveAnnotationsByImage(d);
   const categories = d.categories.map((c) => ({ ...c }));
   const created = new Date().toISOString();
@@ -132,35 +162,43 @@ export function exportCoco(d: DatasetFile, o: ExportOptions): ExportResult {
       categories, files: files.map((f) => ({ file: toPosix(relative(out, f.file)), subset: f.subset, images: f.images, annotations: f.annotations })),
     }, null, 2) + '\n');
   }
-  materializeImages(d, out, imageRoot, rel, o.images ?? 'link', log);
+  const mode = o.images ?? 'link';
+  if (mode === 'link') {
+    if (multi) {
+      mkdirSync(join(out, 'images'), { recursive: true });
+      groups.forEach((g, k) => linkFolder(join(out, 'images', `root${k + 1}`), g.common));
+    } else linkFolder(join(out, 'images'), imageRoot);
+  } else if (mode === 'copy') {
+    let missing = 0;
+    for (const im of d.images) {
+      const src = abs.get(im.id)!;
+      if (!existsSync(src)) { missing++; continue; }
+      const t = join(out, 'images', rel(im));
+      mkdirSync(dirname(t), { recursive: true });
+      copyFileSync(src, t);
+    }
+    if (missing) log.warn('missing-file', `${missing} image file(s) missing, not copied`);
+  }
   return { files, imageRoot, log };
 }
 
-function materializeImages(d: DatasetFile, out: string, imageRoot: string, rel: (im: ImageRecord) => string, mode: ExportImages, log: ProblemLog): void {
-  const dst = join(out, 'images');
-  if (mode === 'none') return;
-  if (mode === 'link') {
-    // One symlink for the whole tree (not one per image): instant for 30k images, and file_name resolves
-    // the same through it as through image_root.
-    let st;
-    try { st = lstatSync(dst); } catch { /* absent */ }
-    if (st?.isSymbolicLink()) {
-      if (resolve(dirname(dst), readlinkSync(dst)) === imageRoot) return;
-      unlinkSync(dst);
-    } else if (st) throw new DatasetError('io', `${dst} exists and is not a symlink; remove it or use --images none/copy`, dst);
-    symlinkSync(imageRoot, dst, 'dir');
-    return;
-  }
-  let missing = 0;
-  for (const im of d.images) {
-    const r = rel(im);
-    const src = join(imageRoot, r);
-    if (!existsSync(src)) { missing++; continue; }
-    const t = join(dst, r);
-    mkdirSync(dirname(t), { recursive: true });
-    copyFileSync(src, t);
-  }
-  if (missing) log.warn('missing-file', `${missing} image file(s) missing, not copied`);
+/** The root (of `roots`, in order) that holds `p`. */
+function rootOf(roots: string[], p: string): string | undefined {
+  return roots.find((r) => { const q = relative(r, p); return q === '' || (!q.startsWith('..') && !isAbsolute(q)); });
+}
+
+/**
+ * `dst` becomes one symlink to `target` (not one per image: instant for 30k images, and file_name resolves the
+ * same through it as through image_root). `target` is a folder inside a root (checked by the caller).
+ */
+function linkFolder(dst: string, target: string): void {
+  let st;
+  try { st = lstatSync(dst); } catch { /* absent */ }
+  if (st?.isSymbolicLink()) {
+    if (resolve(dirname(dst), readlinkSync(dst)) === target) return;
+    unlinkSync(dst);
+  } else if (st) throw new DatasetError('io', `${dst} exists and is not a symlink; remove it or use --images none/copy`, dst);
+  symlinkSync(target, dst, 'dir');
 }
 
 function commonDir(paths: string[]): string | undefined {

@@ -41,6 +41,7 @@ interface CocoAnn { id?: unknown; image_id?: unknown; category_id?: unknown; bbo
 export function importCoco(o: CocoImportOptions): ImportResult {
   if (o.annotations.length === 0) throw new DatasetError('usage', 'no COCO annotation file given');
   const b = new DatasetBuilder(o.out, basename(o.annotations[0]!).replace(/\.json$/i, ''), { format: 'coco', files: o.annotations.map((f) => resolve(f)) });
+  b.useImagesDir(resolve(o.images ?? defaultImagesDir(o.annotations[0]!)));
   const usedImageIds = new Set<number>();
   const usedAnnIds = new Set<number>();
   for (const file of o.annotations) {
@@ -89,6 +90,7 @@ export function importCoco(o: CocoImportOptions): ImportResult {
       const ownSplit = !o.split && typeof im.split === 'string' && (SPLIT_NAMES as readonly string[]).includes(im.split) ? im.split as SplitName : split;
       if (typeof im.label_level === 'string' && LEVELS.has(im.label_level)) declaredLevel.set(id, im.label_level as LabelLevel);
       const rec = b.addImage(abs, { id, split: ownSplit, level: 'boxes', ref: ref('images', i, im.id), attributes, ...(known ? { size: [w, h] as [number, number] } : {}) });
+      if (!rec) return; // outside the image folder: skipped (and so are its annotations, as for any unknown image)
       if (known && !existsSync(abs)) { b.missingFiles++; b.log.warn('missing-file', `image file not found: ${abs}`, ref('images', i, im.id)); }
       imgMap.set(im.id, rec);
     });

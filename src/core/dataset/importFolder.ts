@@ -11,6 +11,7 @@ const IMAGE_EXTS = new Set(['.dcm', '.dicom', '.png', '.jpg', '.jpeg']);
 export function importFolder(o: FolderImportOptions): ImportResult {
   const root = resolve(o.images);
   const b = new DatasetBuilder(o.out, basename(root), { format: 'folder', files: [root] });
+  b.useImagesDir(root);
   const files: string[] = [];
   const walk = (dir: string) => {
     let entries;

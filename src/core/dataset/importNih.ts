@@ -30,6 +30,7 @@ export function importNih(o: NihImportOptions): ImportResult {
   }
   const b = new DatasetBuilder(o.out, basename(o.bbox).replace(/\.csv$/i, ''), { format: 'nih', files: [resolve(o.bbox), resolve(o.images)] });
   const imagesDir = resolve(o.images);
+  b.useImagesDir(imagesDir);
   const byName = new Map<string, ImageRecord>();
   for (let i = 0; i < t.rows.length; i++) {
     const r = t.rows[i]!;
@@ -42,6 +43,7 @@ export function importNih(o: NihImportOptions): ImportResult {
     let img = byName.get(name);
     if (!img) {
       img = b.addImage(join(imagesDir, name), { level: 'boxes', fallbackSize: NIH_IMAGE_SIZE, ref });
+      if (!img) continue; // a name that leaves the image folder: skipped
       byName.set(name, img);
     }
     const box = b.checkBox(img, [x, y, w, h], ref);

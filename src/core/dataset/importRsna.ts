@@ -35,6 +35,7 @@ export function importRsna(o: RsnaImportOptions): ImportResult {
   const cat = b.category(RSNA_CLASS, 1);
   const byPatient = new Map<string, { img: ImageRecord; targets: Set<string> }>();
   const imagesDir = resolve(o.images);
+  b.useImagesDir(imagesDir);
   for (let i = 0; i < t.rows.length; i++) {
     const r = t.rows[i]!;
     const ref = { file: o.labels, line: t.lines[i] };
@@ -50,6 +51,7 @@ export function importRsna(o: RsnaImportOptions): ImportResult {
         ...(o.readSizes === false ? { size: RSNA_IMAGE_SIZE } : {}),
         attributes: cNih >= 0 ? { patientId: pid } : undefined,
       });
+      if (!img) continue; // a name that leaves the image folder: skipped
       entry = { img, targets: new Set() };
       byPatient.set(pid, entry);
     }

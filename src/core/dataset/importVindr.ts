@@ -36,6 +36,7 @@ export function importVindr(o: VindrImportOptions): ImportResult {
   const cClassId = t.header.indexOf('class_id');
   const b = new DatasetBuilder(o.out, basename(o.csv).replace(/\.csv$/i, ''), { format: 'vindr', files: [resolve(o.csv), resolve(o.images)], options: o.fuse ? { fuse: o.fuse, iou: o.iouThreshold ?? 0.5 } : {} });
   const imagesDir = resolve(o.images);
+  b.useImagesDir(imagesDir);
   let present = new Set<string>();
   try { present = new Set(readdirSync(imagesDir)); } catch { /* reported per image as missing */ }
   const byId = new Map<string, ImageRecord>();
@@ -51,6 +52,7 @@ export function importVindr(o: VindrImportOptions): ImportResult {
     if (!img) {
       const name = EXTS.map((e) => imageId + e).find((n) => present.has(n)) ?? `${imageId}.dicom`;
       img = b.addImage(join(imagesDir, name), { level: 'boxes', ref });
+      if (!img) continue; // a name that leaves the image folder: skipped
       byId.set(imageId, img);
       readersOf.set(img.id, new Set());
     }

@@ -44,7 +44,7 @@ export interface Category {
 
 export interface ImageRecord {
   id: number;
-  /** Path relative to the dataset file's folder, with '/' separators. */
+  /** Path relative to `images_root` when the dataset has one, else to the dataset file's folder; '/' separators. */
   file_name: string;
   width: number;
   height: number;
@@ -113,6 +113,13 @@ export interface PseudoBox {
 export interface DatasetFile {
   pointbox: { schema_version: typeof DATASET_SCHEMA_VERSION };
   info: DatasetInfo;
+  /**
+   * Where the images are when they are not below the dataset file's folder: a folder (absolute, or relative
+   * to the dataset folder) that relative `file_name`s are resolved against. Images may lie only in the
+   * dataset folder and this folder (src/core/dataset/imagePaths.ts). Importers set it when `--images` is
+   * outside the dataset folder.
+   */
+  images_root?: string;
   categories: Category[];
   images: ImageRecord[];
   annotations: Annotation[];

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { DatasetError, type DatasetProblem, ProblemLog } from './DatasetError';
+import { imageRootsOf, resolveImagePath } from './imagePaths';
 import { recordLines } from './datasetJson';
 import { DATASET_SCHEMA_VERSION, SPLIT_NAMES, type DatasetFile } from './schema';
 
@@ -38,8 +39,13 @@ export interface ValidateOptions {
   file?: string;
   /** The file's text, to give each problem its line. */
   text?: string;
-  /** Folder that image paths are relative to; when set, missing image files are reported. */
+  /**
+   * The dataset file's folder; when set, the image files are checked on disk: missing files (warnings) and
+   * symlinks that lead outside the roots (errors). Without it (nor `file`) only the text of the paths is checked.
+   */
   datasetDir?: string;
+  /** An image root that replaces the file's `images_root` (CLI `--images-root`, a setting). */
+  imagesRoot?: string;
   /** Max problems kept per code (all are counted). */
   maxPerCode?: number;
 }
@@ -71,6 +77,12 @@ export function validateDataset(d: DatasetFile, opts: ValidateOptions = {}): { p
 
   const images = new Map<number, { w: number; h: number; level: string }>();
   const fileNames = new Set<string>();
+  // Paths that stay home: every file_name must resolve inside the dataset folder or its image root. The
+  // text is always checked (no disk access); with `datasetDir` also where existing files' symlinks lead.
+  const dir = opts.datasetDir ?? (opts.file !== undefined ? dirname(resolve(opts.file)) : undefined);
+  const roots = dir !== undefined ? imageRootsOf(d, dir, opts.imagesRoot) : undefined;
+  const rootProblem = roots?.rootError ?? (d.images_root !== undefined && typeof d.images_root !== 'string' ? 'images_root must be a string' : undefined);
+  if (rootProblem) log.error('path-outside', `${rootProblem}; no image of this dataset will be read`, { file: opts.file, record: 'images_root' });
   d.images.forEach((im, i) => {
     if (!im || !isInt(im.id)) return log.error('bad-value', 'image id must be an integer', where('images', i));
     if (images.has(im.id)) return log.error('duplicate-id', `duplicate image id ${im.id} (this record is ignored by the tree and exports)`, where('images', i, im.id));
@@ -79,7 +91,11 @@ export function validateDataset(d: DatasetFile, opts: ValidateOptions = {}): { p
     else {
       if (fileNames.has(im.file_name)) log.warn('duplicate-id', `file_name '${im.file_name}' is used by more than one image`, where('images', i, im.id));
       fileNames.add(im.file_name);
-      if (opts.datasetDir && !existsSync(join(opts.datasetDir, im.file_name))) log.warn('missing-file', `image file not found: ${im.file_name}`, where('images', i, im.id));
+      if (roots && !roots.rootError) {
+        const r = resolveImagePath(roots, im, { checkLinks: opts.datasetDir !== undefined });
+        if (!r.ok) log.error('path-outside', `${r.reason}: refused (PointBox will not read, link or copy it)`, where('images', i, im.id));
+        else if (opts.datasetDir && !existsSync(r.path)) log.warn('missing-file', `image file not found: ${im.file_name}`, where('images', i, im.id));
+      }
     }
     if (!isNum(im.width) || !isNum(im.height) || im.width < 0 || im.height < 0) log.error('bad-value', `width/height must be numbers >= 0, got ${String(im.width)}x${String(im.height)}`, where('images', i, im.id));
     else if (im.width === 0 || im.height === 0) log.warn('unknown-size', 'image size unknown (0): boxes cannot be checked against it', where('images', i, im.id));

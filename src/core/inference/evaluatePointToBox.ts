@@ -15,6 +15,7 @@
  * concatenation of them (k-fold: each fold's model predicts only its held-out images) as one set.
  */
 import type { DatasetFile } from '../dataset/schema';
+import { imageRootsOf, type ImageRoots } from '../dataset/imagePaths';
 import { effectiveAnnotationsByImage } from '../dataset/datasetQueries';
 import { mixSeed, mulberry32 } from '../dataset/seededRandom';
 import { evaluatePointBoxPredictions, type Estimate, type PointBoxMetrics, type PointBoxPrediction } from '../eval/boxEvaluation';
@@ -165,7 +166,7 @@ export function evaluatePooledPredictions(preds: readonly PointBoxPrediction[], 
 /** A prediction record that also says where a prior box's size came from (kept in the raw output). */
 type PriorTagged = PointBoxPrediction & { priorFrom?: PriorFrom };
 
-export async function evaluatePointToBox(d: DatasetFile, datasetDir: string, predictor: Predictor, opts: EvaluateOptions = {}): Promise<PointToBoxEvaluation> {
+export async function evaluatePointToBox(d: DatasetFile, datasetDir: string | ImageRoots, predictor: Predictor, opts: EvaluateOptions = {}): Promise<PointToBoxEvaluation> {
   const multi = opts.seeds !== undefined && opts.seeds.length > 0;
   const seeds = multi ? [...new Set(opts.seeds)] : [opts.seed ?? 0];
   const byImage = effectiveAnnotationsByImage(d);
@@ -196,7 +197,7 @@ export async function evaluatePointToBox(d: DatasetFile, datasetDir: string, pre
       jobs.push({ image, queries });
     }
   }
-  const r = await runPointToBox(datasetDir, d.categories, jobs, predictor, opts);
+  const r = await runPointToBox(typeof datasetDir === 'string' ? imageRootsOf(d, datasetDir) : datasetDir, d.categories, jobs, predictor, opts);
   // Images that failed to decode and points nothing could answer are reported, and left out of the score
   // rather than counted as misses (the number would otherwise measure the data, not the model).
   const failed = new Set(r.failed.map((f) => f.imageId));

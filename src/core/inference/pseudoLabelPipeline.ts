@@ -9,6 +9,7 @@ import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Category, DatasetFile, ImageRecord, PseudoBox } from '../dataset/schema';
 import { effectiveAnnotationsByImage } from '../dataset/datasetQueries';
+import { imageRootsOf, resolveImagePath, type ImageRoots } from '../dataset/imagePaths';
 import type { DatasetDocument } from '../dataset/DatasetDocument';
 import { boxFromModel, pointToModel, xyxyToXywh, type XYXY } from '../../shared/geometry';
 import { InferenceError } from './InferenceError';
@@ -128,7 +129,9 @@ export function collectJobs(d: DatasetFile, sel: { imageIds?: number[]; split?: 
   return jobs;
 }
 
-export async function runPointToBox(datasetDir: string, categories: readonly Category[], jobs: ImageJob[], predictor: Predictor, opts: PipelineOptions = {}): Promise<PipelineResult> {
+export async function runPointToBox(datasetDir: string | ImageRoots, categories: readonly Category[], jobs: ImageJob[], predictor: Predictor, opts: PipelineOptions = {}): Promise<PipelineResult> {
+  // Where images may be read from (issue 12): a dataset's roots, or just a folder. A path that leaves them fails that image, unread.
+  const roots = typeof datasetDir === 'string' ? imageRootsOf(undefined, datasetDir) : datasetDir;
   const t0 = performance.now();
   const res: PipelineResult = {
     predictions: [], completedImageIds: [], failed: [], skippedClasses: [], priorFallbackClasses: [], cancelled: false, seconds: 0, imagesPerSecond: 0,
@@ -242,8 +245,10 @@ export async function runPointToBox(datasetDir: string, categories: readonly Cat
     const job = usable[i]!;
     let p = decoded.get(job.image.id);
     if (!p) {
-      p = pool.run({ file: join(datasetDir, job.image.file_name), size: S, normalization: model.info.normalization }, [], { timeoutMs: opts.imageTimeoutMs ?? 60_000, signal: opts.signal })
-        .catch((e: Error) => ({ ok: false as const, error: e.name === 'AbortError' ? 'cancelled' : e.message }));
+      const at = resolveImagePath(roots, job.image);
+      p = !at.ok ? Promise.resolve({ ok: false as const, error: `image id=${job.image.id}: ${at.reason}; refused (not read)` })
+        : pool.run({ file: at.path, size: S, normalization: model.info.normalization }, [], { timeoutMs: opts.imageTimeoutMs ?? 60_000, signal: opts.signal })
+          .catch((e: Error) => ({ ok: false as const, error: e.name === 'AbortError' ? 'cancelled' : e.message }));
       decoded.set(job.image.id, p);
     }
     started.set(i, p);
