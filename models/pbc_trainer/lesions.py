@@ -235,7 +235,9 @@ class LesionRenderer:
         tubes = ndi.gaussian_filter(tubes, 0.8)
         return density * (1.0 - 0.5 * np.clip(tubes / max(float(tubes.max()), 1e-6), 0, 1))
 
-    def _consolidation(self, img, lung, left, rng, levels, kind="consolidation", strength=(0.15, 0.65), patch=0.5):
+    # Real airspace opacities run from barely visible to dense; the faint end matters most, because there the
+    # box has to come from the anatomy (lung edges, level) rather than from the lesion's own edges.
+    def _consolidation(self, img, lung, left, rng, levels, kind="consolidation", strength=(0.05, 0.65), patch=0.5):
         S = img.shape[0]
         w, h = self._size(kind, rng, S, (0.21, 0.29))
         band = self._region_band(img, lung, left, rng, h, (2.0, 1.3), (0.55, 1.0))
@@ -251,7 +253,7 @@ class LesionRenderer:
         return self._finish(img, density, Y1, X1, rng.uniform(*strength), levels, kind)
 
     def _infiltrate(self, img, lung, left, rng, levels):
-        return self._consolidation(img, lung, left, rng, levels, kind="infiltrate", strength=(0.12, 0.5), patch=0.8)
+        return self._consolidation(img, lung, left, rng, levels, kind="infiltrate", strength=(0.05, 0.5), patch=0.8)
 
     # -- focal opacities ----------------------------------------------------------------------------------
     def _blob(self, img, lung, rng, levels, kind, r, lobes, strength, margin):

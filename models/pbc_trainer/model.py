@@ -4,9 +4,16 @@ image [B,1,S,S] -> CNN (stride 8 or 16, BatchNorm folded at export) -> 1x1 proj 
 memory. Each point is one decoder query: content = class embedding, position = the same 2-D sine encoding
 as the memory, evaluated at the point. Decoder = masked self-attention between the points of one image
 (padded points are never attended to, so they change nothing), cross-attention to the memory, FFN. A
-shared head reads every decoder layer and predicts the four distances (left, top, right, bottom) from the
-point to the box sides (sigmoid, in units of the model input), so the point always lies inside its box;
-an IoU head on the last layer predicts the IoU of that box with the true box (the `scores` output).
+shared head reads every decoder layer. Two box parameterisations:
+- `head="residual"` (contract 2, pointbox-pbc-v2): a residual on a class-conditional prior box carried in
+  the model (buffers, and the ONNX metadata pointbox.box_prior): centre = click + (prior offset + t_xy) x
+  prior size, size = prior size x exp(t_wh). The residual layer starts at zero, so an untrained model *is*
+  the prior-box baseline and image evidence has to earn every move away from it; prior-only classes (too few
+  boxes to learn from) are gated to exactly the prior box;
+- `head="ltrb"` (contract 1, pointbox-pbc-v1): sigmoid distances (left, top, right, bottom) from the point
+  to the box sides, in units of the model input.
+Either way the point lies inside its box. An IoU head on the last layer predicts the IoU of that box with
+the true box (the `scores` output).
 Attention is written out as matmul + softmax (no nn.MultiheadAttention) for a small, fast ONNX graph.
 """
 from __future__ import annotations
