@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import type { DatasetTreeNode } from '../core/dataset/datasetTreeModel';
+import { DATASET_NODE_ID, type DatasetTreeNode } from '../core/dataset/datasetTreeModel';
 import type { DatasetSessions, SessionsChange } from './DatasetSessions';
 import type { DatasetSession } from './DatasetSession';
 
@@ -90,7 +90,7 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetsNod
     }
     const fire: DatasetsNode[] = [];
     for (const id of c.update.nodeIds) {
-      const k = this.key(c.uri, id === c.session?.tree.getChildren()[0]?.id ? undefined : id);
+      const k = this.key(c.uri, id === DATASET_NODE_ID ? undefined : id);
       this.items.delete(k);
       const n = this.nodes.get(k);
       if (n) fire.push(n); // never shown: nothing on screen to refresh

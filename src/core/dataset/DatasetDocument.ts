@@ -71,9 +71,9 @@ export class DatasetDocument {
   problems: DatasetProblem[] = [];
   readonly maxUndo: number;
 
-  private constructor(readonly file: string, public data: DatasetFile, opts: { maxUndo?: number } = {}) {
+  private constructor(readonly file: string, public data: DatasetFile, opts: { maxUndo?: number } = {}, index = true) {
     this.maxUndo = opts.maxUndo ?? 500;
-    this.reindex();
+    if (index) this.reindex();
   }
 
   /**
@@ -84,7 +84,12 @@ export class DatasetDocument {
   static async loadAsync(file: string, opts: { maxUndo?: number } & SliceOptions = {}): Promise<DatasetDocument> {
     const { data, fp } = await readDatasetAsync(file, opts);
     await removeStaleTempsAsync(file);
-    const doc = new DatasetDocument(file, data, opts);
+    const doc = new DatasetDocument(file, data, opts, false);
+    // The id and per-image indexes in slices too (tens of ms for 26k images and their annotations).
+    const budget = opts.budgetMs ?? 8;
+    const yieldNow = opts.yieldNow ?? (() => new Promise<void>((r) => setImmediate(r)));
+    let t0 = performance.now();
+    for (const _ of doc.reindexSteps()) if (performance.now() - t0 > budget) { await yieldNow(); t0 = performance.now(); }
     doc.fingerprint = fp;
     return doc;
   }
@@ -419,15 +424,25 @@ export class DatasetDocument {
   private topSeq(): number { return this.undoStack.at(-1)?.seq ?? 0; }
 
   private reindex(): void {
+    for (const _ of this.reindexSteps()) { /* run to the end */ }
+  }
+
+  /** The indexes, built as steps (a yield every 4,000 records) so loadAsync can slice them. */
+  private *reindexSteps(): Generator<void> {
     for (const t of TABLES) this.positions[t] = undefined;
+    let n = 0;
     for (const t of ['annotations', 'pseudo_boxes'] as const) {
       const m = this.byImage[t]; m.clear();
-      for (const r of this.data[t] as (Annotation | PseudoBox)[]) if (r && typeof r.id === 'number') addTo(m, r.image_id, r);
+      for (const r of this.data[t] as (Annotation | PseudoBox)[]) {
+        if (r && typeof r.id === 'number') addTo(m, r.image_id, r);
+        if (++n % 4000 === 0) yield;
+      }
     }
     for (const t of ['images', 'annotations', 'pseudo_boxes', 'categories'] as const) {
       const m = this.byId[t]; m.clear();
       let max = 0;
       for (const r of this.data[t] as AnyRecord[]) {
+        if (++n % 4000 === 0) yield;
         if (!r || typeof r.id !== 'number') continue;
         if (!m.has(r.id)) m.set(r.id, r); // a duplicate id (reported by validate) keeps the first record
         if (r.id > max) max = r.id;
@@ -646,11 +661,14 @@ async function readDatasetAsync(file: string, opts: SliceOptions): Promise<{ dat
   try { [buf, st] = await Promise.all([fsp.readFile(file), fsp.stat(file)]); } catch (e) { throw new DatasetError('io', `cannot read dataset: ${(e as Error).message}`, file); }
   // Hash in 1 MiB slices, yielding between them (a 30 MB file would otherwise be one long stall).
   const hash = createHash('sha256');
+  const yieldNow = opts.yieldNow ?? (() => new Promise<void>((r) => setImmediate(r)));
   for (let i = 0; i < buf.length; i += 1 << 20) {
     hash.update(buf.subarray(i, Math.min(buf.length, i + (1 << 20))));
-    if (i + (1 << 20) < buf.length) await new Promise<void>((r) => setImmediate(r));
+    if (i + (1 << 20) < buf.length) await yieldNow();
   }
+  await yieldNow();
   const text = buf.toString('utf8');
+  await yieldNow();
   const data = checkDatasetShape(await parseDatasetTextSliced(text, file, opts), file);
   return { data, fp: { mtimeMs: st.mtimeMs, size: st.size, sha256: hash.digest('hex') } };
 }
