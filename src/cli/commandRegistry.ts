@@ -6,6 +6,7 @@ import { statsCommand } from './commands/statsCommand';
 import { splitCommand } from './commands/splitCommand';
 import { exportCommand } from './commands/exportCommand';
 import { validateCommand } from './commands/validateCommand';
+import { imagesRootCommand } from './commands/imagesRootCommand';
 import { phantomCommand } from './commands/phantomCommand';
 import { pseudoLabelCommand } from './commands/pseudoLabelCommand';
 import { evalCommand } from './commands/evalCommand';
@@ -20,6 +21,7 @@ export const commands: CliCommand[] = [
   splitCommand,
   exportCommand,
   validateCommand,
+  imagesRootCommand,
   phantomCommand,
   pseudoLabelCommand,
   evalCommand,

@@ -117,3 +117,32 @@ export function requireImagePath(roots: ImageRoots, image: ImageRecord, opts: { 
 export function imageRootsForFile(d: Pick<DatasetFile, 'images_root'>, datasetFile: string, imagesRoot?: string): ImageRoots {
   return imageRootsOf(d, dirname(resolve(datasetFile)), imagesRoot);
 }
+
+/**
+ * Moves a dataset's images under a new image root: the user names the folder that holds them, e.g. for a
+ * dataset an older PointBox imported with `../` file names, or after the images moved. Each `file_name` is
+ * read as before (lexically: a `..` is taken as written, since the user vouches for the folder now) and
+ * rewritten relative to `folder` (absolute when it is in the dataset folder but not under `folder`).
+ * `images_root` becomes `folder` (absolute). Images that are in neither folder keep their `file_name` and
+ * are listed: they stay refused. Returns a new DatasetFile; `d` is not changed.
+ */
+export function setImagesRoot(d: DatasetFile, datasetDir: string, folder: string): { data: DatasetFile; rewritten: number; outside: { id: number; file_name: string }[] } {
+  const dir = resolve(datasetDir);
+  const oldBase = typeof d.images_root === 'string' && d.images_root !== '' ? resolve(dir, d.images_root) : dir;
+  const root = resolve(dir, folder);
+  const next = imageRootsOf({ images_root: root }, dir);
+  if (next.rootError) throw new DatasetError('usage', next.rootError);
+  let rewritten = 0;
+  const outside: { id: number; file_name: string }[] = [];
+  const images = d.images.map((im) => {
+    if (typeof im.file_name !== 'string' || im.file_name === '' || im.file_name.includes('\0')) { outside.push({ id: im.id, file_name: String(im.file_name) }); return im; }
+    const abs = isAbsolute(im.file_name) ? resolve(im.file_name) : resolve(oldBase, im.file_name);
+    let name: string | undefined;
+    if (inside(root, abs)) name = relative(root, abs).split(sep).join('/');
+    else if (inside(dir, abs)) name = abs;
+    if (name === undefined) { outside.push({ id: im.id, file_name: im.file_name }); return im; }
+    if (name !== im.file_name) rewritten++;
+    return { ...im, file_name: name };
+  });
+  return { data: { ...d, images_root: root, images }, rewritten, outside };
+}

@@ -231,3 +231,20 @@ test('CLI import coco with images elsewhere records images_root; validate, stats
   assert.equal(JSON.parse(c.out).imageRoot, join(L.t, 'moved'));
   assert.equal(readlinkSync(join(L.ds, 'x', 'images')), join(L.t, 'moved'));
 });
+
+test('pointbox images-root: a dataset with ../ names (older imports) is moved under the folder the user names; what lies elsewhere stays refused', async () => {
+  const L = layout();
+  writeFileSync(L.file, serializeDataset(dataset(['../elsewhere/e1.dcm', 'images/a.dcm', '../elsewhere/sub/e2.dcm', '../../secret/s.dcm'])));
+  let c = capture(L.ds);
+  assert.equal(await runCli(['validate', 'ds.pointbox.json'], c.io), 1);
+  assert.equal((c.out.match(/path-outside/g) ?? []).length, 3);
+  c = capture(L.ds);
+  assert.equal(await runCli(['images-root', 'ds.pointbox.json', '../elsewhere', '--json'], c.io), 1, 'one image is in neither folder');
+  const j = JSON.parse(c.out);
+  assert.deepEqual([j.imagesRoot, j.rewritten, j.outside], [L.elsewhere, 3, [{ id: 4, file_name: '../../secret/s.dcm' }]]);
+  const saved = JSON.parse(readFileSync(L.file, 'utf8')) as DatasetFile;
+  assert.deepEqual(saved.images.map((i) => i.file_name), ['e1.dcm', join(L.ds, 'images', 'a.dcm'), 'sub/e2.dcm', '../../secret/s.dcm']);
+  c = capture(L.ds);
+  assert.equal(await runCli(['validate', 'ds.pointbox.json', '--json'], c.io), 1);
+  assert.deepEqual(JSON.parse(c.out).problems.filter((p: { code: string }) => p.code === 'path-outside').map((p: { record: string }) => p.record), ['images[3] id=4']);
+});
