@@ -11,6 +11,7 @@ import { phantomCommand } from './commands/phantomCommand';
 import { pseudoLabelCommand } from './commands/pseudoLabelCommand';
 import { evalCommand } from './commands/evalCommand';
 import { priorTableCommand } from './commands/priorTableCommand';
+import { phiReportCommand } from './commands/phiReportCommand';
 
 /** Every `pointbox` subcommand, in the order `pointbox --help` lists them. */
 export const commands: CliCommand[] = [
@@ -20,6 +21,7 @@ export const commands: CliCommand[] = [
   statsCommand,
   splitCommand,
   exportCommand,
+  phiReportCommand,
   validateCommand,
   imagesRootCommand,
   phantomCommand,

@@ -5,13 +5,14 @@ import { hasFlag, optString, parseArgs, requireString } from '../args';
 import { DatasetDocument } from '../../core/dataset/DatasetDocument';
 import { exportCoco, type ExportImages } from '../../core/dataset/exportCoco';
 import { reportProblems } from './importCommand';
+import { checkDeidFlags, DEID_FLAGS, DEID_USAGE, DEID_VALUES, runDeidentifiedExport } from './deidentifyExport';
 
 export const exportCommand: CliCommand = {
   name: 'export',
   summary: "export COCO JSON, or PBC's training layout (one COCO file per split/level)",
-  usage: 'pointbox export coco <dataset.pointbox.json> --out <dir> [--layout pbc] [--images link|copy|none] [--keep-hidden-boxes] [--images-root DIR] [--json]',
+  usage: 'pointbox export coco <dataset.pointbox.json> --out <dir> [--layout pbc] [--images link|copy|none] [--keep-hidden-boxes] [--images-root DIR] [--json] ' + DEID_USAGE,
   async run(argv, io) {
-    const p = parseArgs(argv, { values: ['out', 'layout', 'images', 'images-root'], flags: ['keep-hidden-boxes', 'json'] });
+    const p = parseArgs(argv, { values: ['out', 'layout', 'images', 'images-root', ...DEID_VALUES], flags: ['keep-hidden-boxes', 'json', ...DEID_FLAGS] });
     const [format, file, extra] = p.positionals;
     if (format !== 'coco') throw new UsageError(`the export format is 'coco' (got '${format ?? ''}')`);
     if (!file || extra) throw new UsageError('give one dataset file');
@@ -22,6 +23,9 @@ export const exportCommand: CliCommand = {
     const path = resolve(io.cwd, file);
     const doc = DatasetDocument.load(path);
     const imagesRoot = optString(p, 'images-root');
+    if (checkDeidFlags(p)) {
+      return runDeidentifiedExport(io, p, doc.data, { out: resolve(io.cwd, requireString(p, 'out')), datasetDir: dirname(path), layout, keepHiddenBoxes: hasFlag(p, 'keep-hidden-boxes'), ...(imagesRoot ? { imagesRoot: resolve(io.cwd, imagesRoot) } : {}) });
+    }
     const r = exportCoco(doc.data, { out: resolve(io.cwd, requireString(p, 'out')), datasetDir: dirname(path), layout, images: images as ExportImages, keepHiddenBoxes: hasFlag(p, 'keep-hidden-boxes'), ...(imagesRoot ? { imagesRoot: resolve(io.cwd, imagesRoot) } : {}) });
     reportProblems(io, r, false);
     if (hasFlag(p, 'json')) io.out(JSON.stringify({ imageRoot: r.imageRoot, files: r.files }) + '\n');
