@@ -152,10 +152,10 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetsNod
     item.contextValue = node.type === 'group' ? `group-${node.group}` : node.type === 'image' ? (node.group && ['pending', 'accepted', 'edited', 'rejected'].includes(node.group) ? 'image-pseudo' : 'image') : node.type;
     if (node.type === 'image' && node.imageId !== undefined) {
       const p = s.imagePath(node.imageId);
-      if (p) {
-        item.resourceUri = vscode.Uri.file(p);
-        item.command = { command: 'pointbox.openImage', title: 'Open Image', arguments: [n] };
-      }
+      if (p) item.resourceUri = vscode.Uri.file(p);
+      // A path that leaves the dataset's folder and image root has no file link; opening it says why it is refused.
+      else item.description = [node.description, 'path refused'].filter(Boolean).join(' · ');
+      item.command = { command: 'pointbox.openImage', title: 'Open Image', arguments: [n] };
     }
     return item;
   }

@@ -100,6 +100,15 @@ before(async () => {
   execFileSync(process.execPath, [join(repoRoot, 'dist', 'cli.js'), 'phantom', '--out', join(workspace, 'png'), '--images', '4', '--seed', '6', '--size', '256',
     '--format', 'png', '--box-ratio', '1', '--workers', '0'], { stdio: 'ignore' });
   pngTarget = JSON.parse(readFileSync(join(workspace, 'png', 'dataset.pointbox.json'), 'utf8')).images.find((i) => i.split === 'train');
+  // A shared dataset whose file_name leaves its folder (issue 12): a real DICOM sits there, outside the workspace.
+  mkdirSync(join(workspace, '..', 'outside'), { recursive: true });
+  copyFileSync(target.dicom, join(workspace, '..', 'outside', 'secret.dcm'));
+  mkdirSync(join(workspace, 'zz-escape'), { recursive: true });
+  writeFileSync(join(workspace, 'zz-escape', 'escape.pointbox.json'), JSON.stringify({
+    pointbox: { schema_version: 1 }, info: { name: 'zz-escape-test' }, categories: [{ id: 1, name: 'Nodule' }],
+    images: [{ id: 1, file_name: '../../outside/secret.dcm', width: 1024, height: 1024, split: 'train', label_level: 'boxes' }],
+    annotations: [], pseudo_boxes: [],
+  }));
   session = await openWorkspaceInBrowser(workspace);
   page = session.page;
 });
@@ -313,6 +322,38 @@ test('a PNG of a dataset opens in the viewer from the tree (Open Image)', { time
   assert.equal(st.imageWidth, '256');
   assert.ok(st.levels > 16, 'real pixels');
   assert.match(await f.locator('#pb-status').innerText(), /phantom-seed-6 · train/);
+});
+
+test('an image whose path leaves its dataset folder is refused from the tree: an error names it, no viewer reads it', { timeout: 180_000 }, async () => {
+  const sidebar = page.locator('.sidebar');
+  for (const name of ['phantom-seed-5', 'phantom-seed-6']) {
+    const r = sidebar.locator(`.monaco-list-row[aria-level="1"]:has-text("${name}")`).first();
+    if ((await r.getAttribute('aria-expanded').catch(() => null)) === 'true') await r.click();
+  }
+  const root = sidebar.locator('.monaco-list-row[aria-level="1"]:has-text("zz-escape-test")').first();
+  await root.waitFor({ timeout: 60_000 });
+  if ((await root.getAttribute('aria-expanded')) !== 'true') await root.click();
+  const train = sidebar.locator('.monaco-list-row[aria-level="2"]:has-text("train")').first();
+  await train.waitFor({ timeout: 30_000 });
+  if ((await train.getAttribute('aria-expanded')) !== 'true') await train.click();
+  const group = sidebar.locator('.monaco-list-row[aria-level="3"]:has-text("Box-level")').first();
+  await group.waitFor({ timeout: 30_000 });
+  if ((await group.getAttribute('aria-expanded')) !== 'true') await group.click();
+  const row = sidebar.locator('.monaco-list-row[aria-level="4"]:has-text("secret.dcm")').first();
+  await row.waitFor({ timeout: 30_000 });
+  assert.match(await row.innerText(), /path refused/);
+  await row.click();
+  const toast = page.locator('.notifications-toasts:has-text("leaves the dataset folder")').first();
+  await toast.waitFor({ timeout: 60_000 });
+  assert.match(await toast.innerText(), /image id=1/);
+  await page.screenshot({ path: join(artifacts, 'viewer-path-refused.png') });
+  // No viewer opened it.
+  await new Promise((r) => setTimeout(r, 2000));
+  for (const f of page.frames()) {
+    if (f.isDetached()) continue;
+    assert.notEqual(await f.evaluate(() => document.title).catch(() => ''), 'secret.dcm', 'a viewer opened the refused file');
+  }
+  assert.equal(await page.locator('.tabs-container .tab:has-text("secret.dcm")').count(), 0);
 });
 
 test('a multi-frame DICOM shows a frame picker and PageDown shows the next frame', { skip: existsSync(multiFrame) ? false : 'shared/data absent', timeout: 180_000 }, async () => {
