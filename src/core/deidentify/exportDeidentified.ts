@@ -182,6 +182,15 @@ export function exportDeidentified(d: DatasetFile, o: DeidentifiedExportOptions)
     pseudo_boxes: d.pseudo_boxes.filter((p) => keptIds.has(p.image_id)),
   };
   const r = exportCoco(shared, { out, datasetDir: imagesDir, layout: o.layout ?? 'coco', images: 'none', ...(o.keepHiddenBoxes ? { keepHiddenBoxes: true } : {}) });
+  // exportCoco records where the images are as an absolute path: a path of this machine (user and share names)
+  // that the recipient has no use for. Here it becomes 'images', relative to the export folder.
+  for (const file of [...r.files.map((x) => x.file), join(out, 'pbc_layout.json')]) {
+    if (!existsSync(file)) continue;
+    const j = JSON.parse(readFileSync(file, 'utf8')) as { image_root?: string; pointbox_export?: { image_root?: string } };
+    if (j.pointbox_export) j.pointbox_export.image_root = 'images';
+    if (j.image_root !== undefined) j.image_root = 'images';
+    writeFileAtomicSync(file, file.endsWith('pbc_layout.json') ? JSON.stringify(j, null, 2) + '\n' : JSON.stringify(j));
+  }
 
   const byReason: Record<string, number> = {};
   for (const x of excluded) byReason[x.reason] = (byReason[x.reason] ?? 0) + 1;

@@ -50,7 +50,8 @@ export function pngChunks(b: Uint8Array): { chunks: PngChunk[]; trailing: number
     const len = u32be(b, p);
     const type = ascii(b, p + 4, 4);
     const end = p + 12 + len;
-    if (!/^[A-Za-z]{4}$/.test(type) || end > b.length) throw new ImageMetadataError(`bad PNG chunk at byte ${p}`);
+    if (!/^[A-Za-z]{4}$/.test(type)) throw new ImageMetadataError(`bad PNG chunk at byte ${p}`);
+    if (end > b.length) throw new ImageMetadataError(`PNG chunk ${type} at byte ${p} runs past the end of the file (truncated?)`);
     chunks.push({ type, start: p, end });
     p = end;
     if (type === 'IEND') return { chunks, trailing: b.length - p };
@@ -127,6 +128,13 @@ function jfifWithoutThumbnail(b: Uint8Array, s: JpegSegment): Uint8Array {
   return out;
 }
 
+/** Names for the APPn identifiers worth telling apart; any other identifier is free text and is not repeated. */
+const APP_NAMES: Record<string, string> = {
+  JFIF: 'JFIF', JFXX: 'JFXX', Exif: 'Exif', 'http://ns.adobe.com/xap/1.0/': 'XMP', 'http://ns.adobe.com/xmp/extension/': 'XMP extension',
+  ICC_PROFILE: 'ICC_PROFILE', 'Photoshop 3.0': 'Photoshop/IPTC', MPF: 'MPF', Ducky: 'Ducky', FPXR: 'FlashPix',
+};
+const appName = (s: JpegSegment) => `APP${s.marker - 0xe0}${s.id !== undefined && APP_NAMES[s.id] ? ` ${APP_NAMES[s.id]}` : s.id?.startsWith('Adobe') ? ' Adobe' : ''}`;
+
 export function stripJpegMetadata(b: Uint8Array): StrippedImage {
   const { segments, trailing } = jpegSegments(b);
   const keep: Uint8Array[] = [];
@@ -134,7 +142,7 @@ export function stripJpegMetadata(b: Uint8Array): StrippedImage {
   for (const s of segments) {
     const m = s.marker;
     if (m >= 0xe0 && m <= 0xef) {
-      const name = `APP${m - 0xe0} ${s.id ?? ''}`.trim();
+      const name = appName(s);
       if (m === 0xe0 && s.id === 'JFIF') {
         const j = jfifWithoutThumbnail(b, s);
         if (j.length !== s.end - s.start) removed.push('JFIF thumbnail');

@@ -55,10 +55,9 @@ def main():
     res = {}
     for f in sys.argv[1:]:
         try:
-            ds = pydicom.dcmread(f)
-            ds.decode() if hasattr(ds, 'decode') else None
-            meta = {f'{el.tag:08X}': str(el.value) for el in ds.file_meta if el.tag != 0x00020001}
-            res[f] = {'ok': True, 'meta': meta, 'ts': str(ds.file_meta.get('TransferSyntaxUID', '')), 'ds': elements(ds)}
+            ds = pydicom.dcmread(f, force=True)
+            meta = {f'{el.tag:08X}': str(el.value) for el in getattr(ds, 'file_meta', []) if el.tag != 0x00020001}
+            res[f] = {'ok': True, 'meta': meta, 'ts': str(getattr(ds, 'file_meta', {}).get('TransferSyntaxUID', '')), 'ds': elements(ds)}
         except Exception as e:  # noqa: BLE001 - report any failure to the test
             res[f] = {'ok': False, 'error': f'{type(e).__name__}: {e}'}
     json.dump(res, sys.stdout)
