@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   const h = monitorEventLoopDelay(); h.enable(); // (keeps this process's own loop honest; not reported)
   const r = await runIntegration({ grep: 'Host work', quiet: true });
   h.disable();
-  if (r.failed || r.passed < 3) throw new Error(`host-work tests failed: ${JSON.stringify(r.tests.filter((t: { state: string }) => t.state !== 'passed'))}`);
+  if (r.failed || r.passed < 4) throw new Error(`host-work tests failed: ${JSON.stringify(r.tests.filter((t: { state: string }) => t.state !== 'passed'))}`);
   const m = r.metrics as Record<string, number>;
   const ref = syncReference();
   const f = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
@@ -83,11 +83,14 @@ async function main(): Promise<void> {
     'Stall = the longest event-loop delay (monitorEventLoopDelay, 1 ms resolution) while the command ran. The reference is the ' +
     'synchronous path PointBox used before (importer, write, load and tree index on the host thread; each edit rebuilding the ' +
     'tree index and re-snapshotting every viewer), timed in plain Node on the same data: for it the stall is the whole duration. ' +
-    'This machine has 2 cores shared with other jobs (PyTorch training runs), so stalls are upper bounds.\n');
+    'This machine has 2 cores shared with other jobs (PyTorch training runs): a wall-clock stall includes the time the ' +
+    'host was descheduled by them, so it is an upper bound; the noise floor row is the idle host\'s longest stall in the same ' +
+    'run. POINTBOX_HOST_PROFILE=<dir> writes V8 CPU profiles of the import and export for a closer look.\n');
   console.log('| measure | PointBox | before (synchronous) | target |');
   console.log('|---|---:|---:|---:|');
-  console.log(`| UI Import + open in the Datasets view: longest host stall | ${f(m.importStallMs!)} ms (whole command ${f(m.importMs! / 1000)} s) | ${f(ref.importStall)} ms | < 50 ms |`);
-  console.log(`| Export (PBC layout): longest host stall | ${f(m.exportStallMs!)} ms (whole command ${f(m.exportMs!)} ms) | ${f(ref.exportStall)} ms | < 50 ms |`);
+  console.log(`| noise floor: longest stall of the idle host over 3 s (other programs on this machine) | ${f(m.idleStallMs!)} ms | | |`);
+  console.log(`| UI Import + open in the Datasets view: longest host stall (wall, upper bound) | ${f(m.importStallMs!)} ms (whole command ${f(m.importMs! / 1000)} s) | ${f(ref.importStall)} ms | < 50 ms |`);
+  console.log(`| Export (PBC layout): longest host stall (wall, upper bound) | ${f(m.exportStallMs!)} ms (whole command ${f(m.exportMs!)} ms) | ${f(ref.exportStall)} ms | < 50 ms |`);
   console.log(`| one point edit, 3 viewers open: host time (median of 5; max) | ${m.editHostMs!.toFixed(2)} ms (${m.editHostMaxMs!.toFixed(2)}) | ${f(ref.editMs)} ms | < 20 ms |`);
   console.log(`| one point edit: messages posted to viewers | ${m.editMessages} (to the viewer of that image) | 3 (every viewer) | 1 |`);
   console.log(`| one point edit: tree items rebuilt | ${m.editTreeItems} (that image's row and its ancestors) | the whole tree refreshed | |`);

@@ -82,7 +82,13 @@ export class ModelRegistry implements vscode.Disposable {
     try {
       const bytes = await readFile(uri.fsPath);
       e.bytes = bytes.length;
-      e.sha256 = createHash('sha256').update(bytes).digest('hex');
+      // Hashed 1 MiB per event-loop turn: a 5 MB model is not one long stall of the host.
+      const hash = createHash('sha256');
+      for (let i = 0; i < bytes.length; i += 1 << 20) {
+        hash.update(bytes.subarray(i, i + (1 << 20)));
+        await new Promise<void>((r) => setImmediate(r));
+      }
+      e.sha256 = hash.digest('hex');
       const facts = readOnnxMetadata(bytes, uri.fsPath);
       const classes = JSON.parse(facts.metadata['pointbox.classes'] ?? 'null');
       if (Array.isArray(classes)) e.classes = classes.map(String);

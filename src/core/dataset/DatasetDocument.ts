@@ -427,7 +427,7 @@ export class DatasetDocument {
     for (const _ of this.reindexSteps()) { /* run to the end */ }
   }
 
-  /** The indexes, built as steps (a yield every 4,000 records) so loadAsync can slice them. */
+  /** The indexes, built as steps (a yield every 2,000 records) so loadAsync can slice them. */
   private *reindexSteps(): Generator<void> {
     for (const t of TABLES) this.positions[t] = undefined;
     let n = 0;
@@ -435,14 +435,14 @@ export class DatasetDocument {
       const m = this.byImage[t]; m.clear();
       for (const r of this.data[t] as (Annotation | PseudoBox)[]) {
         if (r && typeof r.id === 'number') addTo(m, r.image_id, r);
-        if (++n % 4000 === 0) yield;
+        if (++n % 2000 === 0) yield;
       }
     }
     for (const t of ['images', 'annotations', 'pseudo_boxes', 'categories'] as const) {
       const m = this.byId[t]; m.clear();
       let max = 0;
       for (const r of this.data[t] as AnyRecord[]) {
-        if (++n % 4000 === 0) yield;
+        if (++n % 2000 === 0) yield;
         if (!r || typeof r.id !== 'number') continue;
         if (!m.has(r.id)) m.set(r.id, r); // a duplicate id (reported by validate) keeps the first record
         if (r.id > max) max = r.id;
