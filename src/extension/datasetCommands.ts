@@ -11,6 +11,8 @@ import { splitDataset, type SplitOptions } from '../core/dataset/splitDataset';
 import { IMPORT_FORMATS, type ImportFormat, type ImportRequest } from '../core/dataset/importDataset';
 import type { ReviewState, SplitName } from '../core/dataset/schema';
 import { runDatasetJob } from '../core/workers/datasetJobs';
+import type { DeidentifyJobOptions } from '../core/workers/datasetJobMessages';
+import { askDeidentify, deidentifiedExport, registerPhiReportCommand } from './deidentifyCommands';
 import type { DatasetSessions } from './DatasetSessions';
 import type { DatasetsNode, DatasetsTreeProvider } from './datasetsTreeProvider';
 
@@ -150,14 +152,18 @@ export function registerDatasetCommands(d: DatasetCommandDeps): void {
   });
 
   // Exports what is on disk after saving every edit, in the job worker (atomic writes and copies off the host).
-  register('pointbox.exportDataset', async (n?: DatasetsNode, layout?: 'coco' | 'pbc', outDir?: string) => {
+  // `deidentify`: de-identification options (tests, keybindings); asked for when the layout is (issue 16).
+  register('pointbox.exportDataset', async (n?: DatasetsNode, layout?: 'coco' | 'pbc', outDir?: string, deidentify?: DeidentifyJobOptions | false) => {
     const s = await sessionFor(n);
     const lay = layout ?? (await vscode.window.showQuickPick([{ label: 'PBC training layout', id: 'pbc' as const }, { label: 'COCO JSON', id: 'coco' as const }], { title: 'Export as' }))?.id;
     if (!lay) return undefined;
+    const deid = deidentify ?? (layout === undefined ? await askDeidentify() : false);
+    if (deid === undefined) return undefined;
     const out = outDir ?? (await pickFolder('Export into folder'))?.fsPath;
     if (!out) return undefined;
     await s.flush();
     if (s.doc.isDirty) throw new Error(`${path.basename(s.uri.fsPath)} has edits that could not be saved; export needs them on disk (see the error above)`);
+    if (deid) return (await deidentifiedExport(s, s.name, lay, out, deid, log)).files.map((f) => f.file);
     const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `PointBox: exporting ${s.name}…` },
       () => runDatasetJob({ type: 'export', dataset: s.uri.fsPath, out, layout: lay }));
     for (const p of r.problems) log.warn(formatProblem(p));
@@ -166,6 +172,8 @@ export function registerDatasetCommands(d: DatasetCommandDeps): void {
     void vscode.window.showInformationMessage(`PointBox: ${msg}`);
     return r.files.map((f) => f.file);
   });
+
+  registerPhiReportCommand(register, sessionFor, log);
 
   register('pointbox.splitDataset', async (n?: DatasetsNode, opts?: Partial<SplitOptions>) => {
     const s = await sessionFor(n);

@@ -104,6 +104,10 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
         case 'decodeFailed':
           this.log.warn(`viewer: cannot decode ${document.uri.fsPath}: ${m.message}`);
           return;
+        case 'phiReport':
+          if (binding) await vscode.commands.executeCommand('pointbox.phiReport', { uri: binding.session.uri });
+          else void vscode.window.showInformationMessage('PointBox: this file is in no open dataset; the PHI report covers a dataset (pointbox phi-report <dataset>).');
+          return;
         case 'undo':
         case 'redo': {
           const s = binding?.session;

@@ -155,4 +155,6 @@ export type ViewerToHost =
   | { type: 'decodeFailed'; code: string; message: string }
   | { type: 'undo' }
   | { type: 'redo' }
+  /** The header panel's link: run PointBox: PHI Report on the image's dataset. */
+  | { type: 'phiReport' }
   | ViewerEdit;

@@ -38,6 +38,7 @@ export function runSuite(opts: { grep?: string; phase?: SuitePhase } = {}): Prom
     require('./suite/activation.test');
     require('./suite/views.test');
     require('./suite/datasets.test');
+    require('./suite/deidentify.test');
     require('./suite/training.test');
     require('./suite/hostWork.test');
     require('./suite/reloadBefore.test');

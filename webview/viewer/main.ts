@@ -62,6 +62,8 @@ root.innerHTML = `
   #pb-header table{border-collapse:collapse;width:100%}
   #pb-header td{padding:2px 6px 2px 0;vertical-align:top;word-break:break-all}
   #pb-header td.kw{white-space:nowrap;word-break:normal}
+  #pb-phi-report{display:block;margin:4px 0 6px}
+  #pb-phi-report[hidden]{display:none}
   #pb-header .masked{color:var(--vscode-descriptionForeground,#999);font-style:italic}
   #pb-canvas{position:absolute;inset:0;width:100%;height:100%;display:block;touch-action:none}
   #pb-message{position:absolute;inset:0;display:flex;align-items:center;justify-content:center;padding:24px;text-align:center;white-space:pre-wrap;color:#ddd}
@@ -101,6 +103,7 @@ root.innerHTML = `
     </div>
     <div id="pb-header" hidden>
       <vscode-checkbox id="pb-phi" title="Show the values that identify the patient">Show PHI</vscode-checkbox>
+      <a id="pb-phi-report" href="#" hidden title="Which identifying attributes the dataset's files carry, per file count (PointBox: PHI Report)">PHI report of this dataset…</a>
       <div id="pb-header-rows"></div>
     </div>
   </div>
@@ -193,6 +196,7 @@ $('pb-delete').addEventListener('click', () => deleteSelected());
 $('pb-keys').addEventListener('click', () => { help.hidden = !help.hidden; });
 $('pb-header-toggle').addEventListener('click', () => toggleHeader());
 phiBox.addEventListener('change', () => renderHeader());
+$('pb-phi-report').addEventListener('click', (e) => { e.preventDefault(); post({ type: 'phiReport' }); });
 frameSelect.addEventListener('change', () => { const f = Number(frameSelect.value); if (Number.isInteger(f)) void showFrame(f); });
 classSelect.addEventListener('change', () => {
   const id = Number(classSelect.value);
@@ -620,6 +624,7 @@ function renderHeader(): void {
   const n = phiCount(header);
   phiBox.hidden = n === 0;
   phiBox.textContent = `Show PHI (${n} value${n === 1 ? '' : 's'})`;
+  $('pb-phi-report').hidden = !dataset;
   if (!header?.length) { host.textContent = image ? `${image.source.toUpperCase()} file: no DICOM header.` : ''; return; }
   const table = document.createElement('table');
   for (const r of headerRows(header, phiBox.checked)) {
