@@ -62,7 +62,7 @@ export function runDeidentifiedExport(io: CliIo, p: ParsedArgs, d: DatasetFile, 
   try { keepPrivate = (optString(p, 'keep-private') ?? '').split(';').filter((s) => s.trim()).map(parsePrivateKeepRule); } catch (e) { throw new UsageError((e as Error).message); }
   const r = exportDeidentified(d, {
     out, datasetDir: o.datasetDir, ...(o.imagesRoot ? { imagesRoot: o.imagesRoot } : {}), layout: o.layout, keepHiddenBoxes: o.keepHiddenBoxes,
-    profile, key, keySource, ...(mapping ? { mappingFile: resolve(io.cwd, mapping) } : {}),
+    profile, key, keySource, ...(kf ? { keyFile: resolve(io.cwd, kf) } : {}), ...(mapping ? { mappingFile: resolve(io.cwd, mapping) } : {}),
     includeBurnedIn: hasFlag(p, 'include-burned-in'), keepPrivate,
   });
   reportProblems(io, r, false);

@@ -39,6 +39,8 @@ export interface DeidentifiedExportOptions {
   key: Uint8Array;
   /** How the key came (for the record inside the export): e.g. 'key file', 'one-off random key'. */
   keySource: string;
+  /** The key's file, when it came from one: refused inside `out` (it would be shared with the export). */
+  keyFile?: string;
   /** Write old -> new (paths, UIDs) here; must lie outside `out`. */
   mappingFile?: string;
   includeBurnedIn?: boolean;
@@ -97,6 +99,9 @@ function prepareOut(out: string): void {
 export function exportDeidentified(d: DatasetFile, o: DeidentifiedExportOptions): DeidentifiedExportResult {
   const out = resolve(o.out);
   const ids = new KeyedIds(o.key);
+  if (o.keyFile && inside(realish(out), realish(o.keyFile))) {
+    throw new DatasetError('usage', `the key file ${o.keyFile} must be outside the export folder ${out}: it would be shared with the export`);
+  }
   if (o.mappingFile && inside(realish(out), realish(o.mappingFile))) {
     throw new DatasetError('usage', `the mapping file ${o.mappingFile} must be outside the export folder ${out}: it links the new identifiers to the patients`);
   }

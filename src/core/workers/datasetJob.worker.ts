@@ -70,6 +70,7 @@ function deidentifiedExport(job: Extract<DatasetJob, { type: 'export' }>, d: Dat
   const r = exportDeidentified(d, {
     out: job.out, datasetDir: dirname(job.dataset), layout: job.layout, ...(job.keepHiddenBoxes ? { keepHiddenBoxes: true } : {}),
     profile: parseProfile(o.profile), key: o.keyFile ? readKeyFile(o.keyFile) : randomKey(), keySource: o.keyFile ? 'key file' : 'one-off random key (not kept)',
+    ...(o.keyFile ? { keyFile: o.keyFile } : {}),
     ...(o.mappingFile ? { mappingFile: o.mappingFile } : {}), ...(o.includeBurnedIn ? { includeBurnedIn: true } : {}),
     keepPrivate: (o.keepPrivate ?? []).map(parsePrivateKeepRule),
   });

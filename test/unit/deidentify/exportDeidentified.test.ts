@@ -122,6 +122,7 @@ test('export --deidentify: new names everywhere, nothing of the originals in any
   for (const x of m.images) assert.ok(f.sourcePaths.includes(x.source) && existsSync(join(out, x.exported)));
   assert.ok(m.uids.length >= 15);
   assert.throws(() => exportWith(f, join(f.root, 'export-m'), { mappingFile: join(f.root, 'export-m', 'map.json') }), (e: unknown) => e instanceof DatasetError && /outside the export folder/.test(e.message));
+  assert.throws(() => exportWith(f, join(f.root, 'export-k'), { keyFile: join(f.root, 'export-k', 'images', 'k.key') }), /key file .* must be outside the export folder/);
   // Pixels: DICOM Pixel Data and PNG IDAT byte for byte.
   for (const x of m.images) {
     const a = readFileSync(x.source); const b = readFileSync(join(out, x.exported));
