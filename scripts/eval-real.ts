@@ -18,7 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import { emptyDataset, serializeDataset } from '../src/core/dataset/datasetJson';
@@ -124,6 +124,7 @@ async function main(): Promise<number> {
   const bootstrapSeed = 0;
   const kfoldDir = arg('kfold') && resolve(arg('kfold')!);
   const outDir = resolve(arg('out') ?? join(root, 'models', 'evidence'));
+  mkdirSync(outDir, { recursive: true });
 
   const d = buildRealDataset(cxr);
   const imagesDir = (d as DatasetFile & { images_root: string }).images_root;
