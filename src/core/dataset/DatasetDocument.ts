@@ -659,12 +659,13 @@ async function readDatasetAsync(file: string, opts: SliceOptions): Promise<{ dat
   let buf: Buffer;
   let st;
   try { [buf, st] = await Promise.all([fsp.readFile(file), fsp.stat(file)]); } catch (e) { throw new DatasetError('io', `cannot read dataset: ${(e as Error).message}`, file); }
-  // Hash in 1 MiB slices, yielding between them (a 30 MB file would otherwise be one long stall).
+  // Hash in 256 KiB slices, yielding between them (a 30 MB file would otherwise be one long stall).
   const hash = createHash('sha256');
   const yieldNow = opts.yieldNow ?? (() => new Promise<void>((r) => setImmediate(r)));
-  for (let i = 0; i < buf.length; i += 1 << 20) {
-    hash.update(buf.subarray(i, Math.min(buf.length, i + (1 << 20))));
-    if (i + (1 << 20) < buf.length) await yieldNow();
+  const SLICE = 1 << 18;
+  for (let i = 0; i < buf.length; i += SLICE) {
+    hash.update(buf.subarray(i, Math.min(buf.length, i + SLICE)));
+    if (i + SLICE < buf.length) await yieldNow();
   }
   await yieldNow();
   const text = buf.toString('utf8');

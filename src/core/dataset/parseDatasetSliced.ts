@@ -56,7 +56,7 @@ export async function parseDatasetTextSliced(text: string, file: string, o: Slic
   }
   for (const t of tables) {
     const out: unknown[] = [];
-    const CHUNK = 2000;
+    const CHUNK = 500;
     for (let i = 0; i < t.lines.length; i += CHUNK) {
       const part = t.lines.slice(i, i + CHUNK);
       // Records end with ',' except the table's last: one JSON array per slice.

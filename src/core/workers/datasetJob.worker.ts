@@ -15,6 +15,7 @@ import { runImport } from '../dataset/importDataset';
 import { validateDataset } from '../dataset/validateDataset';
 import { writeFileAtomicSync } from '../dataset/writeFileAtomic';
 import { readFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import type { DatasetFile } from '../dataset/schema';
 import { parsePrivateKeepRule } from '../deidentify/deidentifyDicom';
 import { exportDeidentified } from '../deidentify/exportDeidentified';
@@ -79,6 +80,10 @@ function deidentifiedExport(job: Extract<DatasetJob, { type: 'export' }>, d: Dat
     deidentified: { profile: o.profile, exported: r.exported, excluded: r.excluded.slice(0, 200), excludedTotal: r.excluded.length, keyId: r.keyId, ...(r.mappingFile ? { mappingFile: r.mappingFile } : {}) },
   };
 }
+
+// A background job: on Linux, nice values are per thread, so this lowers only this worker thread and the
+// extension host's own thread (same process) keeps the CPU when both want it.
+try { setPriority(10); } catch { /* not permitted or not supported: run at normal priority */ }
 
 parentPort?.on('message', async (job: DatasetJob) => {
   let reply: DatasetJobReply;
