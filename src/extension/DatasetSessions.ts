@@ -4,6 +4,11 @@ import type { TreeUpdate } from '../core/dataset/datasetTreeModel';
 import { DatasetSession } from './DatasetSession';
 import type { OpenDatasetList } from './openDatasetList';
 
+/** "cannot open <file>: <why>", without naming the file twice (DatasetErrors start with it). */
+function cannotOpen(uri: vscode.Uri, why: string): string {
+  return why.startsWith(uri.fsPath) ? `cannot open ${why}` : `cannot open ${uri.fsPath}: ${why}`;
+}
+
 /** What changed in the set of open datasets: one dataset's tree (`update`), or the list/state of datasets. */
 export interface SessionsChange {
   uri?: vscode.Uri;
@@ -59,7 +64,7 @@ export class DatasetSessions implements vscode.Disposable {
     const s = this.sessions.get(key);
     if (s) return s;
     const failed = this.errors.get(key);
-    if (failed !== undefined) throw new Error(`cannot open ${uri.fsPath}: ${failed}`);
+    if (failed !== undefined) throw new Error(cannotOpen(uri, failed));
     let p = this.loading.get(key);
     if (!p) {
       p = this.open(uri);
@@ -67,7 +72,7 @@ export class DatasetSessions implements vscode.Disposable {
       this.changed.fire({ uri });
     }
     const r = await p;
-    if (!r) throw new Error(`cannot open ${uri.fsPath}: ${this.errors.get(key) ?? 'closed while loading'}`);
+    if (!r) throw new Error(cannotOpen(uri, this.errors.get(key) ?? 'closed while loading'));
     return r;
   }
 

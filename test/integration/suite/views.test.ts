@@ -44,3 +44,37 @@ describe('PointBox views and commands', () => {
     assert.ok(info.openDatasets.includes(vscode.Uri.file(file).toString()));
   });
 });
+
+describe('A dataset that cannot be read', () => {
+  it('shows its error in the tree, can be reloaded once fixed, and closed', async () => {
+    const a: any = await vscode.extensions.getExtension('pointbox.pointbox')!.activate();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pointbox-it-bad-'));
+    const file = path.join(dir, 'broken.pointbox.json');
+    const good = JSON.stringify({ pointbox: { schema_version: 1 }, info: { name: 'fixed' }, categories: [], images: [], annotations: [], pseudo_boxes: [] });
+    fs.writeFileSync(file, '{ "pointbox": { "schema_version": 1 }, "images": [ oops');
+    const uri = vscode.Uri.file(file);
+    const opened: any = await vscode.commands.executeCommand('pointbox.openDataset', uri);
+    assert.match(opened.error, /^cannot open \/.*broken\.pointbox\.json(:\d+)?: invalid JSON/);
+    const row = () => a.datasetTree().then((rs: any[]) => rs.find((r) => r.node.uri.fsPath === file));
+    const bad = await row();
+    assert.equal(bad.contextValue, 'dataset-error');
+    assert.match(bad.description, /^cannot be opened: .*invalid JSON/);
+    // The menus offer Reload and Close on error nodes.
+    const menus = vscode.extensions.getExtension('pointbox.pointbox')!.packageJSON.contributes.menus['view/item/context'];
+    for (const cmd of ['pointbox.reloadDataset', 'pointbox.closeDataset']) {
+      assert.ok(menus.some((m: any) => m.command === cmd && /viewItem (==|=~) .*dataset(-error|\(-error)/.test(m.when)), `${cmd} on dataset-error nodes`);
+    }
+    fs.writeFileSync(file, good);
+    assert.equal(await vscode.commands.executeCommand('pointbox.reloadDataset', bad.node), uri.toString());
+    const fixed = await row();
+    assert.deepEqual([fixed.contextValue, fixed.label], ['dataset', 'fixed']);
+    fs.writeFileSync(file, 'not json');
+    const again: any = await vscode.commands.executeCommand('pointbox.reloadDataset', fixed.node);
+    assert.match(again.error, /invalid JSON/);
+    assert.equal((await row()).contextValue, 'dataset-error');
+    await vscode.commands.executeCommand('pointbox.closeDataset', (await row()).node);
+    assert.equal(await row(), undefined, 'closed: gone from the view');
+    const info: any = await vscode.commands.executeCommand('pointbox.showInfo');
+    assert.ok(!info.openDatasets.includes(uri.toString()));
+  });
+});
