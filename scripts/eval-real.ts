@@ -236,6 +236,7 @@ async function main(): Promise<number> {
       ...loo.report.fewBoxClasses.filter((c) => c.boxes > 0).map((c) => `${c.name} ${c.boxes} box${c.boxes === 1 ? '' : 'es'} (all-class median on the image that holds it)`),
     ],
     methods,
+    targets: targetChecks(methods),
     ...(kfold ? { kfold } : {}),
   };
   writeFileSync(join(outDir, 'real-eval.json'), JSON.stringify(report, null, 1) + '\n');
@@ -254,9 +255,39 @@ function markdownTable(methods: MethodResult[], perClass: Record<string, number>
     const x = m.metrics;
     const ci = (e: { value: number; ci95: [number, number] | null }) => `${pct(e.value)}${e.ci95 ? ` [${pct(e.ci95[0])}, ${pct(e.ci95[1])}]` : ''}`;
     return [m.name, ci(x.micro.ap50), ci(x.macro.ap50), Number.isFinite(x.meanIou) ? x.meanIou.toFixed(3) : '–',
-      ...TABLE_CLASSES.map((c) => pct(x.perClass[c]?.ap50) + (x.perClass[c]?.priorFallback ? ' (prior)' : '')), x.calibration ? x.calibration.ece.toFixed(3) : '–'];
+      ...TABLE_CLASSES.map((c) => {
+        const k = x.perClass[c];
+        const ci = k?.ap50Ci95 ? ` [${pct(k.ap50Ci95[0])}, ${pct(k.ap50Ci95[1])}]` : '';
+        return pct(k?.ap50) + ci + (k?.priorFallback ? ' (prior)' : '');
+      }), x.calibration ? x.calibration.ece.toFixed(3) : '–'];
   });
   return [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+/**
+ * Issue 11's targets, checked on the numbers above for every model (not just the newest), against the
+ * leave-one-image-out prior: micro AP50 >= prior + 0.10, mean IoU above the prior's, Pneumonia AP50 >= 0.15,
+ * and no class below the prior by more than the half-width of the model's own interval for that class.
+ */
+function targetChecks(methods: MethodResult[]): { model: string; checks: { target: string; value: string; met: boolean }[] }[] {
+  const prior = methods.find((m) => m.name === 'prior, leave-one-image-out');
+  if (!prior) return [];
+  const p = prior.metrics;
+  return methods.filter((m) => m.kind === 'model').map((m) => {
+    const x = m.metrics;
+    const checks = [
+      { target: 'micro AP50 >= prior + 10', value: `${pct(x.micro.ap50.value)} vs ${pct(p.micro.ap50.value)} + 10`, met: x.micro.ap50.value >= p.micro.ap50.value + 0.10 },
+      { target: 'mean IoU above the prior\'s', value: `${x.meanIou.toFixed(3)} vs ${p.meanIou.toFixed(3)}`, met: x.meanIou > p.meanIou },
+      { target: 'Pneumonia AP50 >= 15', value: pct(x.perClass.Pneumonia?.ap50), met: (x.perClass.Pneumonia?.ap50 ?? 0) >= 0.15 },
+    ];
+    for (const [c, k] of Object.entries(x.perClass)) {
+      const pr = p.perClass[c];
+      if (!pr) continue;
+      const half = k.ap50Ci95 ? (k.ap50Ci95[1] - k.ap50Ci95[0]) / 2 : 0;
+      checks.push({ target: `${c}: not below the prior by more than the interval's half-width`, value: `${pct(k.ap50)} vs prior ${pct(pr.ap50)}, half-width ${pct(half)}`, met: k.ap50 >= pr.ap50 - half });
+    }
+    return { model: m.name, checks };
+  });
 }
 
 function markdown(report: { generated: string; command: string; versions: { commit: string; onnxruntimeNode: string }; data: { images: number; boxes: number }; protocol: { clicks: string; bootstrap: { resamples: number } }; priorTable: { file: string; check: string }; fewBoxClasses: string[] }, methods: MethodResult[], perClass: Record<string, number>): string {
@@ -281,6 +312,10 @@ function markdown(report: { generated: string; command: string; versions: { comm
     `- Only ${Object.entries(perClass).filter(([, n]) => n >= 5).map(([c]) => c).join(', ') || 'no class'} has 5 or more boxes; the other per-class figures rest on one to a few boxes (x ${seedsOf(methods)} clicks): read them as anecdotes, and the intervals as what ${report.data.images} images can tell.`,
     '',
   ];
+  for (const t of targetChecks(methods)) {
+    lines.push(`Issue 11 targets for ${t.model} (against the leave-one-image-out prior): ` +
+      t.checks.map((c) => `${c.met ? 'met' : 'NOT met'}: ${c.target} (${c.value})`).join('; ') + '.', '');
+  }
   const fallbacks = methods.flatMap((m) => m.priorFallbackClasses.map((f) => `${m.name}: ${f.name} (${f.points} clicks, ${f.priorSource})`));
   if (fallbacks.length) lines.push(`Prior fallback for classes a model does not know: ${fallbacks.join('; ')}.`, '');
   return lines.join('\n');

@@ -283,14 +283,18 @@ class LesionRenderer:
     def _nodule(self, img, lung, left, rng, levels):
         S = img.shape[0]
         w, h = self._size("nodule", rng, S, (0.068, 0.066))
-        r = max(2.0, 0.5 * math.sqrt(w * h) / 1.15)
-        return self._blob(img, lung, rng, levels, "nodule", r, 1, (0.3, 0.85), rng.uniform(1.05, 1.3))
+        margin = rng.uniform(1.05, 1.3)
+        # the box at BOX_LEVEL of a blob of radius r spans about 2.1 r, then the margin: sized so the box
+        # matches the public table's size (checked in tests/test_lesions.py)
+        r = max(2.0, math.sqrt(w * h) / (2.1 * margin))
+        return self._blob(img, lung, rng, levels, "nodule", r, 1, (0.3, 0.85), margin)
 
     def _mass(self, img, lung, left, rng, levels):
         S = img.shape[0]
         w, h = self._size("mass", rng, S, (0.12, 0.14))
-        r = max(4.0, 0.5 * math.sqrt(w * h) / 1.15)
-        return self._blob(img, lung, rng, levels, "mass", r, int(rng.integers(2, 4)), (0.35, 0.9), rng.uniform(1.0, 1.2))
+        margin = rng.uniform(1.0, 1.2)
+        r = max(4.0, math.sqrt(w * h) / (2.4 * margin))  # extra lobes widen a mass's box by about 10 %
+        return self._blob(img, lung, rng, levels, "mass", r, int(rng.integers(2, 4)), (0.35, 0.9), margin)
 
     # -- pleura ---------------------------------------------------------------------------------------------
     def _effusion(self, img, lung, left, rng, levels):
@@ -312,6 +316,14 @@ class LesionRenderer:
         if len(cols) < 4:
             return None
         xl, xr = int(cols[0]), int(cols[-1]) + 1
+        # fluid gathers laterally first (costophrenic angle): the lateral 50-90 % of the base
+        keep = max(4, int(round((xr - xl) * rng.uniform(0.5, 0.9))))
+        if left:
+            xr = xl + keep
+        else:
+            xl = xr - keep
+        space[:, :xl] = False
+        space[:, xr:] = False
         W = xr - xl
         Y1, Y2 = max(0, int(yc - he)), min(S, bottom + ext + 2)
         X1, X2 = max(0, xl - 3), min(S, xr + 3)
@@ -335,12 +347,11 @@ class LesionRenderer:
         cols = np.nonzero(lung.any(0))[0]
         W = int(cols[-1] - cols[0] + 1)
         dist = ndi.distance_transform_edt(lung)
-        depth = rng.uniform(0.08, 0.3) * W
-        y_end = top + rng.uniform(0.35, 0.85) * H
+        depth = rng.uniform(0.06, 0.2) * W
+        y_end = top + rng.uniform(0.2, 0.55) * H  # apical and upper lateral (NIH boxes: median 0.20 x 0.20)
         yy, xx = np.mgrid[0:S, 0:S]
-        xmid = (cols[0] + cols[-1]) / 2
-        lateral = (xx <= xmid + 0.15 * W) if left else (xx >= xmid - 0.15 * W)
-        region = lung & (dist < depth) & (yy < y_end) & (lateral | (yy < top + 0.2 * H))
+        lateral = (xx <= cols[0] + 0.45 * W) if left else (xx >= cols[-1] - 0.45 * W)
+        region = lung & (dist < depth) & (yy < y_end) & (lateral | (yy < top + 0.05 * H))
         bb = _bbox(region)
         if bb is None:
             return None
@@ -367,8 +378,8 @@ class LesionRenderer:
         row = lung[min(int(yc), S - 1)]
         cols = np.nonzero(row)[0] if row.any() else np.nonzero(lung.any(0))[0]
         xl, xr = int(cols[0]), int(cols[-1]) + 1
-        L = float(np.clip(w * rng.uniform(0.8, 1.2), 6, (xr - xl) * 1.1))
-        T = float(np.clip(h * rng.uniform(0.35, 0.8), 3, 0.3 * H))
+        L = float(np.clip(w * rng.uniform(1.15, 1.75), 6, (xr - xl) * 1.1))
+        T = float(np.clip(h * rng.uniform(0.75, 1.45), 3, 0.4 * H))
         xc = rng.uniform(xl + L / 3, max(xl + L / 3 + 1, xr - L / 3))
         ang = math.radians(rng.uniform(-25, 25))
         R = int(L / 2 + T) + 3

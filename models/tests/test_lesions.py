@@ -63,14 +63,30 @@ class LesionTest(unittest.TestCase):
                 self.assertGreater((box & lungs).sum() / box.sum(), 0.5, (kind, seed))
                 diff = img - img0
                 inside = diff[box].mean()
-                if kind == "pneumothorax":
-                    self.assertLess(inside, 0, kind)  # a lucency
+                if kind == "pneumothorax":  # a lucency (with a thin bright pleural line at its edge)
+                    changed = diff[box][np.abs(diff[box]) > 1e-6]
+                    self.assertLess(float(np.median(changed)), 0, kind)
                 else:
                     self.assertGreater(inside, 0.005, kind)  # an opacity
                 # nothing changes far from the box
                 far = np.ones((S, S), bool)
                 far[max(0, int(y1) - 12):int(y2) + 12, max(0, int(x1) - 12):int(x2) + 12] = False
                 self.assertLess(np.abs(diff[far]).max(), 0.01, kind)  # (a soft edge may leave a trace)
+
+    def test_box_sizes_follow_the_size_table(self):
+        # the lesion's box (not its core) is what the table's boxes measure: the median box must match
+        img0, _, _ = drawn_chest()
+        lf = lung_fields(img0)
+        for kind, wh in (("nodule", 0.07), ("mass", 0.12)):
+            r = LesionRenderer({kind: np.asarray([[wh, wh]], np.float32)})
+            rng = np.random.default_rng(0)
+            sizes = []
+            for _ in range(40):
+                les = r.render(img0.copy(), lf, kind, rng)
+                if les:
+                    sizes.append(np.sqrt((les.box[2] - les.box[0]) * (les.box[3] - les.box[1])) / S)
+            self.assertGreater(len(sizes), 30)
+            self.assertAlmostEqual(float(np.median(sizes)) / wh, 1.0, delta=0.2, msg=kind)
 
     def test_same_seed_same_lesion(self):
         img0, _, _ = drawn_chest()

@@ -154,6 +154,11 @@ export interface QueryClassMetrics {
   queries: number;
   images: number;
   ap50: number;
+  /**
+   * Bootstrap 95 % interval of the class's AP50 over images (resamples that drew none of its images are
+   * skipped), so "is this class worse than the prior?" can be read against what its few boxes can tell.
+   */
+  ap50Ci95: [number, number] | null;
   ap75: number;
   map: number;
   /** Mean IoU of each click's predicted box with its own ground-truth box. */
@@ -301,6 +306,7 @@ export function evaluatePointBoxPredictions(preds: readonly PointBoxPrediction[]
   const imageIdx = new Map(imageIds.map((id, i) => [id, i]));
   const keys = ['microAp50', 'microAp75', 'microMap', 'meanIou', 'macroAp50', 'macroAp75', 'macroMap'] as const;
   const samples: Record<(typeof keys)[number], number[]> = { microAp50: [], microAp75: [], microMap: [], meanIou: [], macroAp50: [], macroAp75: [], macroMap: [] };
+  const classSamples: number[][] = classes.map(() => []);
   if (resamples > 0 && imageIds.length > 0) {
     const rand = mulberry32(bootSeed);
     const draws = new Float64Array(imageIds.length);
@@ -312,6 +318,7 @@ export function evaluatePointBoxPredictions(preds: readonly PointBoxPrediction[]
       for (let i = 0; i < n; i++) weight[i] = draws[imageOf[i]!]!;
       const f = figures(weight);
       for (const k of keys) if (Number.isFinite(f[k])) samples[k].push(f[k]);
+      f.perClass.forEach((aps, ci) => { if (Number.isFinite(aps[0]!)) classSamples[ci]!.push(aps[0]!); });
     }
   }
   const est = (k: (typeof keys)[number]): Estimate => {
@@ -324,9 +331,11 @@ export function evaluatePointBoxPredictions(preds: readonly PointBoxPrediction[]
     const idx = orderByClass[ci]!;
     const aps = point.perClass[ci]!;
     const boxKeys = new Set(idx.map((i) => boxKey(preds[i]!)));
+    const cs = classSamples[ci]!.sort((a, b) => a - b);
     perClass[c] = {
       boxes: boxKeys.size, queries: idx.length, images: new Set(idx.map((i) => preds[i]!.imageId)).size,
-      ap50: aps[0]!, ap75: aps[5]!, map: aps.reduce((a, b) => a + b, 0) / aps.length,
+      ap50: aps[0]!, ap50Ci95: cs.length ? [quantileSorted(cs, 0.025), quantileSorted(cs, 0.975)] : null,
+      ap75: aps[5]!, map: aps.reduce((a, b) => a + b, 0) / aps.length,
       meanIou: idx.reduce((a, i) => a + ious[i]!, 0) / idx.length,
       meanScore: idx.reduce((a, i) => a + preds[i]!.score, 0) / idx.length,
       priorFallback: idx.filter((i) => preds[i]!.priorFallback).length,

@@ -38,6 +38,8 @@ export interface PerClassEvaluation {
   queries: number;
   images: number;
   ap50: number;
+  /** Bootstrap 95 % interval of the class's AP50 over images (null without resamples). */
+  ap50Ci95: [number, number] | null;
   ap75: number;
   map: number;
   meanIou: number;
@@ -151,7 +153,7 @@ export function evaluatePooledPredictions(preds: readonly PointBoxPrediction[], 
   for (const [name, c] of Object.entries(m.perClass)) {
     const from: Partial<Record<PriorFrom, number>> = {};
     for (const p of preds) if (p.className === name && 'priorFrom' in p && (p as PriorTagged).priorFrom) { const f = (p as PriorTagged).priorFrom!; from[f] = (from[f] ?? 0) + 1; }
-    perClass[name] = { boxes: c.boxes, queries: c.queries, images: c.images, ap50: c.ap50, ap75: c.ap75, map: c.map, meanIou: c.meanIou, priorFallback: c.priorFallback, ...(Object.keys(from).length ? { priorFrom: from } : {}) };
+    perClass[name] = { boxes: c.boxes, queries: c.queries, images: c.images, ap50: c.ap50, ap50Ci95: c.ap50Ci95, ap75: c.ap75, map: c.map, meanIou: c.meanIou, priorFallback: c.priorFallback, ...(Object.keys(from).length ? { priorFrom: from } : {}) };
   }
   return {
     points: m.queries, boxes: m.boxes, images: m.images,
