@@ -86,11 +86,19 @@ def main(argv=None) -> int:
         from .real_eval import main as real_main
 
         return real_main(argv[1:])
+    # --- issue 15: the student detector (detector.py; own --help) ---
+    if argv[:1] == ["detector"]:
+        from .detector import main as detector_main
+
+        return detector_main(argv[1:])
+    # --- end issue 15 ---
     ap = argparse.ArgumentParser(prog="pbc_trainer", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("evidence", help="the evidence table (see pbc_trainer/evidence.py; own --help)", add_help=False)
     sub.add_parser("real-eval", help="shipped model vs prior-box on the real NIH/RSNA boxes (own --help)", add_help=False)
     sub.add_parser("kfold", help="k-fold fine-tuning on the real boxed images (own --help)", add_help=False)
+    sub.add_parser("detector", help="train the student detector (FCOS) on boxes + pseudo-boxes; `detector export` "
+                                    "exports one (own --help)", add_help=False)
     _add_train(sub.add_parser("train", help="train a Point DETR teacher (PBC modes)"))
     e = sub.add_parser("export", help="export a checkpoint to ONNX with the PointBox contract")
     e.add_argument("--checkpoint", required=True)

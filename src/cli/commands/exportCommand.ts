@@ -10,9 +10,9 @@ import { checkDeidFlags, DEID_FLAGS, DEID_USAGE, DEID_VALUES, runDeidentifiedExp
 export const exportCommand: CliCommand = {
   name: 'export',
   summary: "export COCO JSON, or PBC's training layout (one COCO file per split/level)",
-  usage: 'pointbox export coco <dataset.pointbox.json> --out <dir> [--layout pbc] [--images link|copy|none] [--keep-hidden-boxes] [--images-root DIR] [--json] ' + DEID_USAGE,
+  usage: 'pointbox export coco <dataset.pointbox.json> --out <dir> [--layout pbc] [--images link|copy|none] [--keep-hidden-boxes] [--pseudo-boxes reviewed|all] [--images-root DIR] [--json] ' + DEID_USAGE,
   async run(argv, io) {
-    const p = parseArgs(argv, { values: ['out', 'layout', 'images', 'images-root', ...DEID_VALUES], flags: ['keep-hidden-boxes', 'json', ...DEID_FLAGS] });
+    const p = parseArgs(argv, { values: ['out', 'layout', 'images', 'images-root', 'pseudo-boxes', ...DEID_VALUES], flags: ['keep-hidden-boxes', 'json', ...DEID_FLAGS] });
     const [format, file, extra] = p.positionals;
     if (format !== 'coco') throw new UsageError(`the export format is 'coco' (got '${format ?? ''}')`);
     if (!file || extra) throw new UsageError('give one dataset file');
@@ -20,13 +20,15 @@ export const exportCommand: CliCommand = {
     if (layout !== 'coco' && layout !== 'pbc') throw new UsageError('--layout must be coco or pbc');
     const images = optString(p, 'images') ?? 'link';
     if (!['link', 'copy', 'none'].includes(images)) throw new UsageError('--images must be link, copy or none');
+    const pseudoBoxes = optString(p, 'pseudo-boxes') ?? 'reviewed';
+    if (pseudoBoxes !== 'reviewed' && pseudoBoxes !== 'all') throw new UsageError('--pseudo-boxes must be reviewed (accepted + edited) or all (pending too)');
     const path = resolve(io.cwd, file);
     const doc = DatasetDocument.load(path);
     const imagesRoot = optString(p, 'images-root');
     if (checkDeidFlags(p)) {
       return runDeidentifiedExport(io, p, doc.data, { out: resolve(io.cwd, requireString(p, 'out')), datasetDir: dirname(path), layout, keepHiddenBoxes: hasFlag(p, 'keep-hidden-boxes'), ...(imagesRoot ? { imagesRoot: resolve(io.cwd, imagesRoot) } : {}) });
     }
-    const r = exportCoco(doc.data, { out: resolve(io.cwd, requireString(p, 'out')), datasetDir: dirname(path), layout, images: images as ExportImages, keepHiddenBoxes: hasFlag(p, 'keep-hidden-boxes'), ...(imagesRoot ? { imagesRoot: resolve(io.cwd, imagesRoot) } : {}) });
+    const r = exportCoco(doc.data, { out: resolve(io.cwd, requireString(p, 'out')), datasetDir: dirname(path), layout, images: images as ExportImages, keepHiddenBoxes: hasFlag(p, 'keep-hidden-boxes'), pseudoBoxes, ...(imagesRoot ? { imagesRoot: resolve(io.cwd, imagesRoot) } : {}) });
     reportProblems(io, r, false);
     if (hasFlag(p, 'json')) io.out(JSON.stringify({ imageRoot: r.imageRoot, files: r.files }) + '\n');
     else for (const f of r.files) io.err(`wrote ${f.file}: ${f.images} images, ${f.annotations} annotations\n`);

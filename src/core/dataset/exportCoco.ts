@@ -21,6 +21,12 @@ export interface ExportOptions {
   images?: ExportImages;
   /** PBC layout: also write the hidden ground-truth boxes of point-only train images, as `gt_bbox` (never `bbox`). */
   keepHiddenBoxes?: boolean;
+  /**
+   * PBC layout, instances_train_pseudo.json: 'reviewed' (default) = accepted and edited pseudo-boxes;
+   * 'all' = pending ones too (never rejected), each with its `review`, for a detector trained on every
+   * pseudo-box the teacher made (`pbc_trainer detector --pseudo all`; the benchmark does this).
+   */
+  pseudoBoxes?: 'reviewed' | 'all';
 }
 
 export interface ExportedFile { file: string; subset: string; images: number; annotations: number }
@@ -39,7 +45,7 @@ interface CocoOut {
  *
  *   <out>/annotations/instances_train_box.json    train, label level boxes: bbox + point per lesion
  *   <out>/annotations/instances_train_point.json  train, label level points: point + class, no bbox
- *   <out>/annotations/instances_train_pseudo.json train point images' accepted/edited pseudo-boxes as bbox
+ *   <out>/annotations/instances_train_pseudo.json train point images' accepted/edited pseudo-boxes as bbox (+ pending with pseudoBoxes 'all')
  *   <out>/annotations/instances_val.json          val: bbox + point
  *   <out>/annotations/instances_test.json         test (only when there are test images)
  *   <out>/images -> symlink to the images' common root (or copies; or absent with --images none)
@@ -137,9 +143,11 @@ export function exportCoco(d: DatasetFile, o: ExportOptions): ExportResult {
     const trainPointIds = new Set(trainPoint.map((im) => im.id));
     const pseudoImgs = new Set<number>();
     for (const p of d.pseudo_boxes) {
-      if (!trainPointIds.has(p.image_id) || (p.review !== 'accepted' && p.review !== 'edited')) continue;
+      const wanted = p.review === 'accepted' || p.review === 'edited' || (o.pseudoBoxes === 'all' && p.review === 'pending');
+      if (!trainPointIds.has(p.image_id) || !wanted) continue;
       const bbox = p.review === 'edited' && p.edited_bbox ? p.edited_bbox : p.bbox;
       const r: Record<string, unknown> = { id: p.id, image_id: p.image_id, category_id: p.category_id, bbox, area: bbox[2] * bbox[3], iscrowd: 0, review: p.review, model_id: p.provenance.model_id };
+      if (p.annotation_id !== undefined) r.annotation_id = p.annotation_id;
       if (p.point) r.point = p.point;
       if (p.score !== undefined) r.score = p.score;
       pseudo.push(r);

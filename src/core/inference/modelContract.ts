@@ -83,6 +83,10 @@ export function checkModelContract(
   file: string, sha256: string, facts: OnnxModelFacts,
   inputs: readonly TensorInfo[], outputs: readonly TensorInfo[],
 ): PointBoxModelInfo {
+  if (facts.metadata['pointbox.kind'] === 'detector') {
+    // A detector (detectorContract.ts) is a different kind of model, not a broken point->box model.
+    throw new InferenceError('model-contract', `${file} is a detector (metadata pointbox.kind = "detector"), not a point->box model: it finds lesions without clicks. Use it as the viewer's detector layer (PointBox: Select Detector), not for pseudo-boxes.`, file);
+  }
   const problems: string[] = [];
   checkTensors('input', INPUTS, inputs, problems);
   checkTensors('output', OUTPUTS, outputs, problems);

@@ -46,7 +46,7 @@ async function run(job: DatasetJob): Promise<DatasetJobReply> {
     case 'export': {
       const doc = DatasetDocument.load(job.dataset);
       if (job.deidentify) return { ok: true, result: deidentifiedExport(job, doc.data, t0) };
-      const r = exportCoco(doc.data, { out: job.out, datasetDir: dirname(job.dataset), layout: job.layout, ...(job.images ? { images: job.images } : {}), ...(job.keepHiddenBoxes ? { keepHiddenBoxes: true } : {}) });
+      const r = exportCoco(doc.data, { out: job.out, datasetDir: dirname(job.dataset), layout: job.layout, ...(job.images ? { images: job.images } : {}), ...(job.keepHiddenBoxes ? { keepHiddenBoxes: true } : {}), ...(job.pseudoBoxes ? { pseudoBoxes: job.pseudoBoxes } : {}) });
       return { ok: true, result: { files: r.files, imageRoot: r.imageRoot, ...summarize(r.log.problems, r.log, job.maxProblems), ms: performance.now() - t0 } };
     }
     case 'phi-report': {

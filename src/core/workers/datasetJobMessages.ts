@@ -21,7 +21,7 @@ export type DatasetJob =
   /** Runs the importer and writes the dataset file atomically. */
   | { type: 'import'; request: ImportRequest; out: string; maxProblems?: number }
   /** Reads the dataset file from disk (save first) and writes a COCO / PBC export. */
-  | { type: 'export'; dataset: string; out: string; layout: ExportLayout; images?: ExportImages; keepHiddenBoxes?: boolean; maxProblems?: number; deidentify?: DeidentifyJobOptions }
+  | { type: 'export'; dataset: string; out: string; layout: ExportLayout; images?: ExportImages; keepHiddenBoxes?: boolean; pseudoBoxes?: 'reviewed' | 'all'; maxProblems?: number; deidentify?: DeidentifyJobOptions }
   /** `pointbox phi-report`: which identifying attributes the dataset's files carry, per file count. */
   | { type: 'phi-report'; dataset: string; profile?: string }
   /** The record-level problems of a dataset file (what `pointbox validate` lists), for the log after an open. */
