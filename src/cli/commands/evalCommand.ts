@@ -7,7 +7,7 @@ import { PriorBoxPredictor } from '../../core/inference/PriorBoxPredictor';
 import { writeFileAtomic } from '../../core/dataset/writeFileAtomic';
 import { imageRootsOf } from '../../core/dataset/imagePaths';
 import type { Estimate } from '../../core/eval/boxEvaluation';
-import { fallbackPriorFor, inferenceValueOptions, loadDatasetArg, loadPredictor, loadPriorTable, parseClassMap } from './inferenceOptions';
+import { fallbackPriorFor, inferenceValueOptions, loadDatasetArg, loadPredictor, loadPriorTable, parseClassMap, pipelineSizes } from './inferenceOptions';
 
 const pct = (v: number) => (Number.isFinite(v) ? (100 * v).toFixed(1) : '-');
 const withCi = (e: Estimate) => `${pct(e.value)} [${e.ci95 ? `${pct(e.ci95[0])}, ${pct(e.ci95[1])}` : '-'}]`;
@@ -45,7 +45,7 @@ export const evalCommand: CliCommand = {
   name: 'eval',
   summary: 'point->box model (or prior) on images with boxes: micro/macro AP50, AP75, mAP, mean IoU with bootstrap intervals, per class, score calibration',
   usage: 'pointbox eval <dataset.pointbox.json> --model <file.onnx|prior> [--split val] [--seed K | --seeds 0,1,2,3,4] [--resample-points] [--prior-table <csv|json|onnx>] ' +
-    '[--bootstrap 1000] [--bootstrap-seed 0] [--device ...] [--batch N] [--class-map ...] [--out result.json] [--predictions clicks.json] [--images-root DIR] [--json]',
+    '[--bootstrap 1000] [--bootstrap-seed 0] [--device ...] [--batch N] [--workers N] [--threads N] [--class-map ...] [--out result.json] [--predictions clicks.json] [--images-root DIR] [--json]',
   async run(argv, io) {
     const p = parseArgs(argv, { values: [...inferenceValueOptions, 'seed', 'seeds', 'out', 'bootstrap', 'bootstrap-seed', 'predictions', 'images-root'], flags: ['json', 'resample-points'] });
     if (optString(p, 'seed') !== undefined && optString(p, 'seeds') !== undefined) throw new UsageError('give --seed K (one click per box) or --seeds A,B,... (one uniform click per box per seed, pooled), not both');
@@ -59,7 +59,7 @@ export const evalCommand: CliCommand = {
       const imagesRoot = optString(p, 'images-root');
       const r = await evaluatePointToBox(doc.data, imageRootsOf(doc.data, dirname(path), imagesRoot ? resolve(io.cwd, imagesRoot) : undefined), predictor, {
         split: optString(p, 'split'), seed: optNumber(p, 'seed', 0), seeds, resamplePoints: hasFlag(p, 'resample-points'),
-        batchSize: optNumber(p, 'batch', 4), classMap: parseClassMap(p, io.cwd),
+        ...pipelineSizes(p), classMap: parseClassMap(p, io.cwd),
         bootstrap, bootstrapSeed: optNumber(p, 'bootstrap-seed', 0),
         fallbackPrior: predictor instanceof PriorBoxPredictor ? undefined : fallbackPriorFor(doc.data, table),
       });

@@ -4,14 +4,14 @@ import { resolve } from 'node:path';
 import { UsageError } from '../command';
 import { optNumber, optString, requireString, type ParsedArgs } from '../args';
 import { DEVICE_PREFERENCES, type DevicePreference } from '../../core/inference/executionProviders';
-import { PointBoxModel } from '../../core/inference/PointBoxModel';
+import { PointBoxModelWorker } from '../../core/inference/PointBoxModelWorker';
 import { PriorBoxPredictor } from '../../core/inference/PriorBoxPredictor';
 import { readPriorTable, type PriorTable } from '../../core/inference/priorTable';
 import type { DatasetFile } from '../../core/dataset/schema';
 import { DatasetDocument } from '../../core/dataset/DatasetDocument';
-import type { Predictor } from '../../core/inference/pseudoLabelPipeline';
+import { pipelineDefaults, type Predictor } from '../../core/inference/pseudoLabelPipeline';
 
-export const inferenceValueOptions = ['model', 'device', 'batch', 'split', 'class-map', 'threads', 'prior-table'];
+export const inferenceValueOptions = ['model', 'device', 'batch', 'workers', 'split', 'class-map', 'threads', 'prior-table'];
 
 /** `--prior-table <csv|json|onnx>`: per-class prior box sizes from a file instead of learning them from the dataset. */
 export function loadPriorTable(p: ParsedArgs, cwd: string): PriorTable | undefined {
@@ -61,10 +61,24 @@ export async function loadPredictor(p: ParsedArgs, cwd: string, data: DatasetFil
   }
   const device = (optString(p, 'device') ?? 'auto') as DevicePreference;
   if (!DEVICE_PREFERENCES.includes(device)) throw new UsageError(`--device must be one of ${DEVICE_PREFERENCES.join(', ')}`);
-  const model = await PointBoxModel.load(resolve(cwd, m), {
-    device, threads: optNumber(p, 'threads', 0),
+  // onnxruntime in its own thread, so this thread keeps handing images to the decode workers while a batch
+  // runs (in-process, a batch would block the dispatch and leave the decoders idle); no spin-waiting, since
+  // the decoders share its cores.
+  const model = await PointBoxModelWorker.load(resolve(cwd, m), {
+    device, threads: optNumber(p, 'threads', 0) || pipelineDefaults().threads, spinning: false,
     onProviderAttempt: (ep, err) => { if (err) log(`${ep}: not available (${err})`); },
   });
   log(`model ${model.info.file} (${model.info.classes.length} classes, input ${model.info.inputSize}) on ${model.executionProvider}`);
   return model;
+}
+
+/** `--batch N` and `--workers N` (0 or absent: chosen from the cores, see pipelineDefaults). */
+export function pipelineSizes(p: ParsedArgs): { batchSize: number; workers: number } {
+  const auto = pipelineDefaults();
+  const get = (name: string, dflt: number) => {
+    const v = optNumber(p, name, 0)!;
+    if (!Number.isInteger(v) || v < 0) throw new UsageError(`--${name} must be a whole number >= 1 (0: automatic), got ${v}`);
+    return v || dflt;
+  };
+  return { batchSize: get('batch', auto.batchSize), workers: get('workers', auto.workers) };
 }

@@ -1,15 +1,15 @@
 import { dirname, resolve } from 'node:path';
 import { imageRootsOf } from '../../core/dataset/imagePaths';
 import type { CliCommand } from '../command';
-import { hasFlag, optNumber, optString, parseArgs } from '../args';
+import { hasFlag, optString, parseArgs } from '../args';
 import { applyPseudoBoxes, collectJobs, runPointToBox } from '../../core/inference/pseudoLabelPipeline';
 import { PriorBoxPredictor } from '../../core/inference/PriorBoxPredictor';
-import { fallbackPriorFor, inferenceValueOptions, loadDatasetArg, loadPredictor, loadPriorTable, parseClassMap } from './inferenceOptions';
+import { fallbackPriorFor, inferenceValueOptions, loadDatasetArg, loadPredictor, loadPriorTable, parseClassMap, pipelineSizes } from './inferenceOptions';
 
 export const pseudoLabelCommand: CliCommand = {
   name: 'pseudo-label',
   summary: 'turn points into pending pseudo-boxes with an ONNX point->box model (or the prior-box baseline)',
-  usage: 'pointbox pseudo-label <dataset.pointbox.json> --model <file.onnx|prior> [--device auto|cpu|cuda|webgpu|dml|coreml] [--batch N] [--threads N] [--split S] [--class-map "Data=Model,..."|map.json] [--prior-table <csv|json|onnx>] [--images-root DIR] [--dry-run] [--json]',
+  usage: 'pointbox pseudo-label <dataset.pointbox.json> --model <file.onnx|prior> [--device auto|cpu|cuda|webgpu|dml|coreml] [--batch N] [--workers N] [--threads N] [--split S] [--class-map "Data=Model,..."|map.json] [--prior-table <csv|json|onnx>] [--images-root DIR] [--dry-run] [--json]',
   async run(argv, io) {
     const p = parseArgs(argv, { values: [...inferenceValueOptions, 'images-root'], flags: ['json', 'dry-run'] });
     const { path, doc } = loadDatasetArg(p, io.cwd);
@@ -23,7 +23,7 @@ export const pseudoLabelCommand: CliCommand = {
       // Images are read only inside the dataset folder and its image root (an image whose path leaves them fails, unread).
       const imagesRoot = optString(p, 'images-root');
       const r = await runPointToBox(imageRootsOf(doc.data, dirname(path), imagesRoot ? resolve(io.cwd, imagesRoot) : undefined), doc.data.categories, jobs, predictor, {
-        batchSize: optNumber(p, 'batch', 4), classMap: parseClassMap(p, io.cwd), signal: ac.signal,
+        ...pipelineSizes(p), classMap: parseClassMap(p, io.cwd), signal: ac.signal,
         // Points of classes the model does not know get the prior's box (marked as such) instead of none.
         fallbackPrior: predictor instanceof PriorBoxPredictor ? undefined : fallbackPriorFor(doc.data, table),
         onProgress: (pr) => { if (!hasFlag(p, 'json')) io.err(`\r${pr.done}/${pr.total} images, ${pr.boxes} boxes, ${pr.imagesPerSecond.toFixed(1)} img/s, ETA ${Number.isFinite(pr.etaSeconds) ? pr.etaSeconds.toFixed(0) + ' s' : '-'}   `); },

@@ -16,9 +16,10 @@ export interface LetterboxResult {
   contentHeight: number;
 }
 
-interface Weights { start: Int32Array; count: Int32Array; w: Float32Array; taps: number }
+/** Resampling taps of one axis: output i reads `count[i]` source samples from `start[i]` with weights `w[i*taps ..]` (summing to 1). */
+export interface Weights { start: Int32Array; count: Int32Array; w: Float32Array; taps: number }
 
-function weights(srcLen: number, dstLen: number): Weights {
+export function weights(srcLen: number, dstLen: number): Weights {
   const scale = dstLen / srcLen;
   const support = scale < 1 ? 1 / scale : 1;
   const taps = Math.ceil(support) * 2 + 1;

@@ -21,6 +21,11 @@ export interface LoadOptions {
   device?: DevicePreference;
   /** onnxruntime intra-op threads; 0 or undefined = onnxruntime's default (all cores). */
   threads?: number;
+  /**
+   * Let onnxruntime's intra-op threads spin-wait between kernels (its default). A pipeline that decodes on the
+   * same cores turns it off: a spinning thread holds a core that a decoder could use, for nothing.
+   */
+  spinning?: boolean;
   /** Called once per provider tried, e.g. to log "cuda: not available (...), trying webgpu". */
   onProviderAttempt?: (ep: DevicePreference, error?: string) => void;
 }
@@ -57,6 +62,7 @@ export class PointBoxModel implements PointToBoxModel {
           executionProviders: [ep],
           graphOptimizationLevel: 'all',
           ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
+          ...(opts.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } : {}),
         });
       } catch (e) {
         const reason = firstLine((e as Error).message);

@@ -46,7 +46,7 @@ export class PointBoxModelWorker implements PointToBoxModel {
 
   static async load(file: string, opts: LoadOptions = {}): Promise<PointBoxModelWorker> {
     const { worker, pending } = PointBoxModelWorker.spawn();
-    const r = await PointBoxModelWorker.call(worker, pending, { id: 1, type: 'load', file, device: opts.device ?? 'auto', threads: opts.threads }).catch(async (e) => { await worker.terminate(); throw e; });
+    const r = await PointBoxModelWorker.call(worker, pending, { id: 1, type: 'load', file, device: opts.device ?? 'auto', threads: opts.threads, spinning: opts.spinning }).catch(async (e) => { await worker.terminate(); throw e; });
     if (!r.ok) {
       await worker.terminate();
       throw r.code ? new InferenceError(r.code, r.error, r.file) : new Error(r.error);

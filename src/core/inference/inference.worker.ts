@@ -18,7 +18,7 @@ parentPort?.on('message', async (req: InferenceRequest) => {
     if (req.type === 'load') {
       const attempts: { ep: DevicePreference; error?: string }[] = [];
       await model?.dispose();
-      model = await PointBoxModel.load(req.file, { device: req.device, threads: req.threads, onProviderAttempt: (ep, error) => attempts.push({ ep, error }) });
+      model = await PointBoxModel.load(req.file, { device: req.device, threads: req.threads, spinning: req.spinning, onProviderAttempt: (ep, error) => attempts.push({ ep, error }) });
       reply = { id: req.id, ok: true, type: 'loaded', info: model.info, executionProvider: model.executionProvider, skipped: model.skipped, attempts };
     } else if (req.type === 'run') {
       if (!model) throw new Error('no model loaded in the inference worker');

@@ -5,7 +5,7 @@ import type { InferenceErrorCode } from './InferenceError';
 import type { ModelBatch, ModelOutput } from './PointToBoxModel';
 
 export type InferenceRequest =
-  | { id: number; type: 'load'; file: string; device: DevicePreference; threads?: number }
+  | { id: number; type: 'load'; file: string; device: DevicePreference; threads?: number; spinning?: boolean }
   | { id: number; type: 'run'; batch: ModelBatch }
   | { id: number; type: 'dispose' };
 

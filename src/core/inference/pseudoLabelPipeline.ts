@@ -6,6 +6,7 @@
  * not know get the prior's box (`fallbackPrior`), marked as such, instead of nothing.
  */
 import { basename, join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Category, DatasetFile, ImageRecord, PseudoBox } from '../dataset/schema';
 import { effectiveAnnotationsByImage } from '../dataset/datasetQueries';
@@ -13,7 +14,7 @@ import { imageRootsOf, resolveImagePath, type ImageRoots } from '../dataset/imag
 import type { DatasetDocument } from '../dataset/DatasetDocument';
 import { boxFromModel, pointToModel, xyxyToXywh, type XYXY } from '../../shared/geometry';
 import { InferenceError } from './InferenceError';
-import type { PointToBoxModel } from './PointToBoxModel';
+import type { ModelOutput, PointToBoxModel } from './PointToBoxModel';
 import { PriorBoxPredictor, type PriorFrom } from './PriorBoxPredictor';
 import { WorkerPool } from '../workers/WorkerPool';
 import { resolveWorkerScript } from '../workers/workerScripts';
@@ -60,7 +61,10 @@ export interface PipelineProgress {
 }
 
 export interface PipelineOptions {
+  /** Images per model batch; 0 or undefined: `pipelineDefaults().batchSize`. */
   batchSize?: number;
+  /** Decode workers when the pipeline makes its own pool; 0 or undefined: `pipelineDefaults().workers`. */
+  workers?: number;
   signal?: AbortSignal;
   onProgress?: (p: PipelineProgress) => void;
   /** Dataset class name -> model class name, tried before the case-insensitive name match. */
@@ -91,6 +95,20 @@ export interface PipelineResult {
   /** Summed time per stage (ms); read/decode/prepare are summed over worker threads. */
   stageMs: { read: number; decode: number; prepare: number; infer: number; post: number };
   executionProvider: string;
+}
+
+/**
+ * Batch size, decode workers and model threads for this machine (issue 13), each overridable (CLI --batch,
+ * --workers, --threads; settings pointbox.inference.batchSize / threads). Decode + letterbox of a 1024 px
+ * image costs about as much CPU as the model's share of it on these cores, so every core gets a decode
+ * worker and the model gets every core too, with onnxruntime's spin-waiting off (`spinning: false`): the
+ * operating system then hands whichever core is free to whichever stage has work, and none idles while
+ * another waits. Batch 8 amortizes the per-call cost of the model without holding many images in memory;
+ * it grows with the cores so each batch still spreads over all of them.
+ */
+export function pipelineDefaults(cores = availableParallelism()): { batchSize: number; workers: number; threads: number } {
+  const c = Math.max(1, Math.floor(cores));
+  return { batchSize: Math.min(32, Math.max(8, 2 * c)), workers: Math.min(8, c), threads: c };
 }
 
 /** Matches dataset categories to model class indices: classMap first, then case-insensitive names. */
@@ -224,6 +242,7 @@ export async function runPointToBox(datasetDir: string | ImageRoots, categories:
     res.completedImageIds.push(job.image.id);
     done++;
   }
+  let lastModelEnd = 0;
   const finishModelRun = () => {
     finishSkips();
     res.priorFallbackClasses = [...fallbackCount].map(([id, points]) => ({ name: catName(id), points, priorSource: fallback!.sourceLabel }));
@@ -231,9 +250,13 @@ export async function runPointToBox(datasetDir: string | ImageRoots, categories:
   };
 
   const S = model.info.inputSize;
-  const B = Math.max(1, opts.batchSize ?? 4);
+  const auto = pipelineDefaults();
+  const B = Math.max(1, Math.floor(opts.batchSize || auto.batchSize));
   const ownPool = !opts.pool;
-  const pool = opts.pool ?? new WorkerPool<PrepareRequest, PrepareReply>(resolveWorkerScript('preprocess', join(__dirname, 'preprocess.worker.ts')));
+  const pool = opts.pool ?? new WorkerPool<PrepareRequest, PrepareReply>(resolveWorkerScript('preprocess', join(__dirname, 'preprocess.worker.ts')), { size: opts.workers || auto.workers });
+  // Decodes in flight ahead of the batch being assembled: the next batch plus one image per worker, so the
+  // workers never run dry while a batch is in the model, and memory stays a few model inputs (S*S floats each).
+  const ahead = B + Math.max(B, 2 * pool.size);
   // Several jobs may share an image (evaluation: one job per click replicate): decode it once, and keep the
   // decoded input until its last job has been batched.
   const jobsLeft = new Map<number, number>();
@@ -253,11 +276,20 @@ export async function runPointToBox(datasetDir: string | ImageRoots, categories:
     }
     started.set(i, p);
   };
+  // At most two batches in the model at once: while one runs, the next is already queued in its thread, so
+  // the model never waits for this thread to assemble a batch, and decoding goes on meanwhile. Results are
+  // taken in submission order.
+  const inModel: Promise<void>[] = [];
+  const queue = (p: Promise<void>) => {
+    // Handled here so a failure of a later batch while an earlier one is awaited is not an unhandled rejection;
+    // the awaits below still see it.
+    p.catch(() => undefined);
+    inModel.push(p);
+  };
   try {
     for (let b0 = 0; b0 < usable.length; b0 += B) {
       if (opts.signal?.aborted) { res.cancelled = true; break; }
-      // Keep the next batch decoding while this one runs.
-      for (let i = b0; i < Math.min(usable.length, b0 + 2 * B); i++) start(i);
+      for (let i = b0; i < Math.min(usable.length, b0 + ahead); i++) start(i);
       const idx = Array.from({ length: Math.min(B, usable.length - b0) }, (_, k) => b0 + k);
       const replies = await Promise.all(idx.map((i) => started.get(i)!));
       for (const i of idx) {
@@ -270,6 +302,7 @@ export async function runPointToBox(datasetDir: string | ImageRoots, categories:
       if (opts.signal?.aborted) { res.cancelled = true; break; }
       const ok: { job: (typeof usable)[number]; r: Extract<PrepareReply, { ok: true }> }[] = [];
       const counted = new Set<PrepareReply>();
+      const failedHere: PipelineResult['failed'] = [];
       replies.forEach((r, k) => {
         const job = usable[idx[k]!]!;
         if (r.ok) {
@@ -277,10 +310,31 @@ export async function runPointToBox(datasetDir: string | ImageRoots, categories:
           // A shared decode counts once.
           if (!counted.has(r)) { counted.add(r); res.stageMs.read += r.readMs; res.stageMs.decode += r.decodeMs; res.stageMs.prepare += r.prepareMs; }
         } else {
-          res.failed.push({ imageId: job.image.id, file: job.image.file_name, error: r.error });
-          done++;
+          failedHere.push({ imageId: job.image.id, file: job.image.file_name, error: r.error });
         }
       });
+      const previous = inModel[inModel.length - 1];
+      const settle = async (out?: ModelOutput, N = 0) => {
+        // Keep the order of a sequential run: batches settle one after the other.
+        if (previous) await previous;
+        for (const f of failedHere) { res.failed.push(f); done++; }
+        if (out) {
+          const tq = performance.now();
+          ok.forEach(({ job, r }, bi) => {
+            job.queries.forEach((q, qi) => {
+              const o = (bi * N + qi) * 4;
+              const box = boxFromModel(r.lb, [out.boxes[o]!, out.boxes[o + 1]!, out.boxes[o + 2]!, out.boxes[o + 3]!]);
+              const score = Math.min(1, Math.max(0, out.scores[bi * N + qi]!));
+              res.predictions.push({ imageId: job.image.id, annotationId: q.annotationId, categoryId: q.categoryId, point: q.point, box, score, replicate: q.replicate });
+            });
+            emitFallbacks(job.fallbacks);
+            res.completedImageIds.push(job.image.id);
+            done++;
+          });
+          res.stageMs.post += performance.now() - tq;
+        }
+        progress();
+      };
       if (ok.length) {
         const N = Math.max(...ok.map((o) => o.job.queries.length));
         const image = new Float32Array(ok.length * S * S);
@@ -297,24 +351,19 @@ export async function runPointToBox(datasetDir: string | ImageRoots, categories:
           });
         });
         const ti = performance.now();
-        const out = await model.run({ batch: ok.length, points: N, image, pointsXY, labels, mask });
-        const tp = performance.now();
-        res.stageMs.infer += tp - ti;
-        ok.forEach(({ job, r }, bi) => {
-          job.queries.forEach((q, qi) => {
-            const o = (bi * N + qi) * 4;
-            const box = boxFromModel(r.lb, [out.boxes[o]!, out.boxes[o + 1]!, out.boxes[o + 2]!, out.boxes[o + 3]!]);
-            const score = Math.min(1, Math.max(0, out.scores[bi * N + qi]!));
-            res.predictions.push({ imageId: job.image.id, annotationId: q.annotationId, categoryId: q.categoryId, point: q.point, box, score, replicate: q.replicate });
-          });
-          emitFallbacks(job.fallbacks);
-          res.completedImageIds.push(job.image.id);
-          done++;
-        });
-        res.stageMs.post += performance.now() - tp;
+        queue(model.run({ batch: ok.length, points: N, image, pointsXY, labels, mask }).then((o) => {
+          const tp = performance.now();
+          // Time in the model, counted from when it could start (the previous batch's end), not from submission.
+          res.stageMs.infer += tp - Math.max(ti, lastModelEnd);
+          lastModelEnd = tp;
+          return settle(o, N);
+        }));
+      } else {
+        queue(settle());
       }
-      progress();
+      while (inModel.length > 2) await inModel.shift();
     }
+    await Promise.all(inModel);
   } finally {
     if (ownPool) await pool.close();
   }
