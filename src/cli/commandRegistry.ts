@@ -12,6 +12,8 @@ import { pseudoLabelCommand } from './commands/pseudoLabelCommand';
 import { evalCommand } from './commands/evalCommand';
 import { priorTableCommand } from './commands/priorTableCommand';
 import { phiReportCommand } from './commands/phiReportCommand';
+import { benchmarkCommand } from './commands/benchmarkCommand';
+import { mergeCommand } from './commands/mergeCommand';
 
 /** Every `pointbox` subcommand, in the order `pointbox --help` lists them. */
 export const commands: CliCommand[] = [
@@ -27,5 +29,7 @@ export const commands: CliCommand[] = [
   phantomCommand,
   pseudoLabelCommand,
   evalCommand,
+  mergeCommand,
   priorTableCommand,
+  benchmarkCommand,
 ];

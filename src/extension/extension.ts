@@ -18,6 +18,8 @@ import { registerInferenceCommands } from './inferenceCommands';
 import { ViewerEditorProvider } from './viewerEditorProvider';
 import { RunsTreeProvider, type RunsNode } from './runsTreeProvider';
 import { registerTrainingCommands } from './trainingCommands';
+import { registerBenchmarkCommands } from './benchmarkCommands';
+import { DetectorLayer } from './detectorLayer';
 import { closeDatasetJobs } from '../core/workers/datasetJobs';
 import type { DatasetDocument } from '../core/dataset/DatasetDocument';
 
@@ -43,9 +45,13 @@ export interface PointBoxApi {
   /** For tests and the host benchmarks: an open dataset's document (edits as the viewer makes them) and work counters. */
   testing: {
     document(datasetUri: string): Promise<DatasetDocument>;
-    counters(): { snapshotsPosted: number; treeItemsBuilt: number };
+    counters(): { snapshotsPosted: number; treeItemsBuilt: number; modelsHashed: number };
     /** Run folders whose trainer this window follows (started here or re-attached). */
     followedRuns(): string[];
+    /** What the viewer's detector layer gets for an image file when turned on (the selected detector's boxes). */
+    detect(file: string): Promise<import('../shared/protocol').ViewerDetections>;
+    /** The detector the viewer's detector layer runs now (a file: URI), if any. */
+    selectedDetector(): Promise<string | undefined>;
   };
 }
 
@@ -158,8 +164,11 @@ export function activate(context: vscode.ExtensionContext): PointBoxApi {
   context.subscriptions.push(registerInferenceCommands({ context, sessions, view: datasetsView, models, status, log, register }));
   const training = registerTrainingCommands({ context, sessions, models, runs: runsTree, runsView, log, register });
   context.subscriptions.push(training);
+  // The viewer's detector layer (a student detector's boxes) and the PBC benchmark (issue 15).
+  const detector = new DetectorLayer(models, log, register);
+  context.subscriptions.push(detector, registerBenchmarkCommands({ context, sessions, log, register }));
   // The CXR viewer: registering is cheap (nothing decodes until an image opens).
-  ViewerEditorProvider.register(context, sessions, log);
+  ViewerEditorProvider.register(context, sessions, log, detector);
 
   // First time in a workspace: open the datasets it contains (what workspaceContains activated us for),
   // so a cloned project shows its data at once. Later the user's own open/close choices are remembered.
@@ -205,8 +214,10 @@ export function activate(context: vscode.ExtensionContext): PointBoxApi {
     },
     testing: {
       async document(uri: string) { return (await sessions.load(vscode.Uri.parse(uri))).doc; },
-      counters: () => ({ snapshotsPosted: ViewerEditorProvider.snapshotsPosted, treeItemsBuilt: datasetsTree.itemsBuilt }),
+      counters: () => ({ snapshotsPosted: ViewerEditorProvider.snapshotsPosted, treeItemsBuilt: datasetsTree.itemsBuilt, modelsHashed: models.hashed }),
       followedRuns: () => training.followed(),
+      detect: (file: string) => detector.detect(file),
+      async selectedDetector() { await models.ready(); return models.selectedDetector()?.uri.toString(); },
     },
     pendingCount(uri: string) {
       const s = sessions.loaded().find((x) => x.uri.toString() === uri);

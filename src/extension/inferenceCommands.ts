@@ -231,7 +231,8 @@ export function registerInferenceCommands(d: InferenceDeps): vscode.Disposable {
     const list = await models.ready();
     let uri = uriArg instanceof vscode.Uri ? uriArg : uriArg?.uri;
     if (!uri) {
-      const pick = await vscode.window.showQuickPick(list.map((e) => ({ label: e.name, description: e.problem ? 'not a PointBox model' : `${e.source} · ${e.classes?.join(', ')}`, detail: e.uri.fsPath, e })), { title: 'Point→box model' });
+      // Detectors are another kind of model (the viewer's detector layer: PointBox: Select Detector).
+      const pick = await vscode.window.showQuickPick(list.filter((e) => e.kind !== 'detector').map((e) => ({ label: e.name, description: e.problem ? 'not a PointBox model' : `${e.source} · ${e.classes?.join(', ')}`, detail: e.uri.fsPath, e })), { title: 'Point→box model' });
       if (!pick) return undefined;
       uri = pick.e.uri;
     }

@@ -5,6 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { readOnnxMetadata } from '../core/inference/readOnnxMetadata';
 import { boxPriorSummary, checkBoxPrior } from '../core/inference/boxPrior';
+import { modelKindOf, type ModelKind } from '../core/inference/detectorContract';
 
 export type ModelSource = 'shipped' | 'workspace' | 'run';
 
@@ -20,9 +21,13 @@ export interface ModelEntry {
   problem?: string;
   /** Contract version and box prior in one line: "v2, prior-residual; prior-only classes: ...". */
   contract?: string;
+  /** Point->box model (Generate/Evaluate) or detector (the viewer's detector layer): metadata `pointbox.kind`. */
+  kind?: ModelKind;
 }
 
 const SELECTED = 'pointbox.selectedModel';
+/** The detector the viewer's detector layer runs (a separate choice: it is another kind of model). */
+const SELECTED_DETECTOR = 'pointbox.selectedDetector';
 /** model.onnx files of runs the user chose with "Use Run Model": listed even when outside the workspace search. */
 const RUN_MODELS = 'pointbox.runModels';
 
@@ -90,13 +95,17 @@ export class ModelRegistry implements vscode.Disposable {
       }
       e.sha256 = hash.digest('hex');
       const facts = readOnnxMetadata(bytes, uri.fsPath);
+      e.kind = modelKindOf(facts.metadata);
       const classes = JSON.parse(facts.metadata['pointbox.classes'] ?? 'null');
       if (Array.isArray(classes)) e.classes = classes.map(String);
       const size = Number(facts.metadata['pointbox.input_size']);
       if (Number.isFinite(size)) e.inputSize = size;
       if (!e.classes || !e.inputSize) e.problem = 'no PointBox metadata (classes, input size): not made by the PointBox trainer?';
       const version = facts.metadata['pointbox.contract_version'];
-      if (version === '2') {
+      if (e.kind === 'detector') {
+        const det = JSON.parse(facts.metadata['pointbox.detector'] ?? 'null') as { levels?: unknown[]; score_threshold?: number } | null;
+        e.contract = `detector v${facts.metadata['pointbox.detector_contract_version'] ?? '?'} (FCOS${det?.levels ? `, ${det.levels.length} levels` : ''})`;
+      } else if (version === '2') {
         const bp = checkBoxPrior(facts.metadata['pointbox.box_prior'], e.classes);
         if (bp.prior) e.contract = boxPriorSummary(version, bp.prior);
         else e.problem ??= `contract v2: ${bp.problems.join('; ')}`;
@@ -121,7 +130,8 @@ export class ModelRegistry implements vscode.Disposable {
       this.changed.fire();
       return;
     }
-    const files = await vscode.workspace.findFiles('**/*.onnx', '{**/node_modules/**,**/.git/**}', 500);
+    // A benchmark's dozens of teachers and students are its own (its page lists them), not the user's models.
+    const files = await vscode.workspace.findFiles('**/*.onnx', '{**/node_modules/**,**/.git/**,**/.pointbox/benchmarks/**}', 500);
     const extra = vscode.workspace.getConfiguration('pointbox').get<string[]>('models.searchPaths', []);
     for (const folder of vscode.workspace.workspaceFolders ?? []) {
       for (const rel of extra) {
@@ -146,10 +156,18 @@ export class ModelRegistry implements vscode.Disposable {
     this.changed.fire();
   }
 
+  /** The point->box model Generate/Evaluate use (never a detector). */
   selected(): ModelEntry | undefined {
     const s = this.state.get<string>(SELECTED);
-    const usable = this.entries.filter((e) => !e.problem);
+    const usable = this.entries.filter((e) => !e.problem && e.kind !== 'detector');
     return usable.find((e) => e.uri.toString() === s) ?? usable.find((e) => e.source === 'shipped') ?? usable[0];
+  }
+
+  /** The detector the viewer's detector layer runs: the chosen one, else the only (or first) one listed. */
+  selectedDetector(): ModelEntry | undefined {
+    const s = this.state.get<string>(SELECTED_DETECTOR);
+    const usable = this.entries.filter((e) => !e.problem && e.kind === 'detector');
+    return usable.find((e) => e.uri.toString() === s) ?? usable[0];
   }
 
   /** Lists a training run's model.onnx (wherever the runs root is) and rescans, so it can be selected. */
@@ -160,8 +178,10 @@ export class ModelRegistry implements vscode.Disposable {
     return this.entries.find((e) => e.uri.fsPath === uri.fsPath);
   }
 
+  /** Selects a model for its kind: a detector becomes the viewer's detector, a point->box model the Generate/Evaluate model. */
   async select(uri: vscode.Uri): Promise<void> {
-    await this.state.update(SELECTED, uri.toString());
+    const e = this.entries.find((x) => x.uri.toString() === uri.toString()) ?? await this.describe(uri, 'workspace');
+    await this.state.update(e.kind === 'detector' ? SELECTED_DETECTOR : SELECTED, uri.toString());
     this.changed.fire();
   }
 
@@ -183,9 +203,9 @@ export class ModelsTreeProvider implements vscode.TreeDataProvider<ModelEntry>, 
 
   getTreeItem(e: ModelEntry): vscode.TreeItem {
     const item = new vscode.TreeItem(e.name, vscode.TreeItemCollapsibleState.None);
-    const selected = this.registry.selected()?.uri.toString() === e.uri.toString();
+    const selected = (e.kind === 'detector' ? this.registry.selectedDetector() : this.registry.selected())?.uri.toString() === e.uri.toString();
     item.id = e.uri.toString();
-    item.description = e.problem ? 'not a PointBox model' : `${selected ? '● ' : ''}${e.source} · ${e.classes?.length ?? 0} classes · ${e.inputSize}px`;
+    item.description = e.problem ? 'not a PointBox model' : `${selected ? '● ' : ''}${e.kind === 'detector' ? 'detector · ' : ''}${e.source} · ${e.classes?.length ?? 0} classes · ${e.inputSize}px`;
     const md = new vscode.MarkdownString(`**${e.name}** (${e.source})\n\n`);
     if (e.problem) md.appendMarkdown(`⚠ ${e.problem}\n\n`);
     if (e.classes) md.appendMarkdown(`Classes: ${e.classes.join(', ')}\n\nInput: ${e.inputSize} × ${e.inputSize}\n\n`);
@@ -193,8 +213,8 @@ export class ModelsTreeProvider implements vscode.TreeDataProvider<ModelEntry>, 
     if (e.sha256) md.appendMarkdown(`sha256: \`${e.sha256}\`\n\n`);
     md.appendMarkdown(`${e.uri.fsPath}${e.bytes ? ` (${(e.bytes / 1e6).toFixed(2)} MB)` : ''}`);
     item.tooltip = md;
-    item.iconPath = new vscode.ThemeIcon(e.problem ? 'warning' : selected ? 'pass-filled' : 'circuit-board');
-    item.contextValue = e.problem ? 'model-invalid' : 'model';
+    item.iconPath = new vscode.ThemeIcon(e.problem ? 'warning' : selected ? 'pass-filled' : e.kind === 'detector' ? 'search' : 'circuit-board');
+    item.contextValue = e.problem ? 'model-invalid' : e.kind === 'detector' ? 'model-detector' : 'model';
     item.resourceUri = e.uri;
     return item;
   }

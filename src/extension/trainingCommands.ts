@@ -12,7 +12,7 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
-import { defaultPython, findModelsDir, launchTrainingRun, watchTrainingRun, TRAINING_MODES, type TrainingDevice, type TrainingMode, type TrainingProgress, type TrainingRun } from '../core/training/launchTrainingRun';
+import { defaultPython, DETECTOR_MODE, findModelsDir, launchTrainingRun, watchTrainingRun, TRAINING_MODES, type DetectorPseudo, type RunMode, type TrainingDevice, type TrainingProgress, type TrainingRun } from '../core/training/launchTrainingRun';
 import { isLocalRun, readRunDirectory, runFolderName, trainerAlive, type RunSummary } from '../core/training/runDirectory';
 import { effectiveAnnotationsByImage } from '../core/dataset/datasetQueries';
 import type { DatasetFile } from '../core/dataset/schema';
@@ -24,7 +24,10 @@ import { runsRootFor, type RunsNode, type RunsTreeProvider } from './runsTreePro
 export interface StartTrainingOptions {
   /** Dataset file (fsPath or URI string). */
   dataset?: string;
-  mode?: TrainingMode;
+  /** A teacher mode (pbc, mpc, sc, pointdetr) or `detector`: the student detector on boxes + pseudo-boxes. */
+  mode?: RunMode;
+  /** Detector runs: accepted (+ edited) pseudo-boxes (default), all (pending too), or none (boxes only). */
+  pseudo?: DetectorPseudo;
   epochs?: number;
   imageSize?: number;
   batch?: number;
@@ -34,6 +37,7 @@ export interface StartTrainingOptions {
   /**
    * Weights to start from: a model file (`--init`), or false / 'scratch' for a fresh model. Default: the
    * selected point->box model (else the shipped one) when the dataset has box-level images with boxes.
+   * Detector runs start from scratch unless given a detector to fine-tune.
    */
   init?: string | false;
   /** false: resolve with the run folder as soon as it started (default: when it ends, with its summary). */
@@ -50,12 +54,14 @@ export interface TrainingDeps {
   register: (id: string, fn: (...args: any[]) => unknown) => void;
 }
 
-const MODE_INFO: Record<TrainingMode, string> = {
+const MODE_INFO: Record<RunMode, string> = {
   pbc: 'PBC: multi-point consistency, then symmetric consistency (the paper’s schedule)',
   mpc: 'Point DETR + multi-point consistency',
   sc: 'Point DETR + symmetric consistency on point-only images',
   pointdetr: 'plain Point DETR (box-level images only)',
+  detector: 'student detector (FCOS): ground-truth boxes + pseudo-boxes, COCO mAP on val; its model feeds the viewer’s detector layer',
 };
+const RUN_MODES: readonly RunMode[] = [...TRAINING_MODES, DETECTOR_MODE];
 
 /** A run folder from a tree node, `{ dir }`, a URI or a path. */
 function runDirOf(arg: unknown): string | undefined {
@@ -103,7 +109,7 @@ export function registerTrainingCommands(d: TrainingDeps): vscode.Disposable & {
    * Follows a run with a progress notification (Cancel stops the trainer) and the Runs view; resolves
    * with the final summary. `start` launches it (this window) or attaches to it (a live run found on disk).
    */
-  const follow = (title: string, start: (onProgress: (p: TrainingProgress) => void) => Promise<TrainingRun>): { started: Promise<TrainingRun>; done: Promise<RunSummary> } => {
+  const follow = (title: string, start: (onProgress: (p: TrainingProgress) => void) => Promise<TrainingRun>, firstMessage: string): { started: Promise<TrainingRun>; done: Promise<RunSummary> } => {
     let resolveStarted!: (r: TrainingRun) => void;
     let rejectStarted!: (e: unknown) => void;
     const started = new Promise<TrainingRun>((res, rej) => { resolveStarted = res; rejectStarted = rej; });
@@ -111,7 +117,7 @@ export function registerTrainingCommands(d: TrainingDeps): vscode.Disposable & {
       let run: TrainingRun | undefined;
       let cancelled = false;
       token.onCancellationRequested(() => { cancelled = true; try { run?.cancel(); } catch (e) { void vscode.window.showWarningMessage(`PointBox: ${(e as Error).message}`); } });
-      progress.report({ message: 'checking Python and exporting the dataset…' });
+      progress.report({ message: firstMessage });
       try {
         run = await start(({ record, summary }) => {
           runs.update(summary);
@@ -157,7 +163,7 @@ export function registerTrainingCommands(d: TrainingDeps): vscode.Disposable & {
         continue;
       }
       log.info(`re-attaching to training run ${s.dir} (pid ${s.pid})`);
-      const f = follow(`PointBox: training ${s.mode ?? ''} (${s.name})`, (onProgress) => watchTrainingRun(s.dir, { onProgress }));
+      const f = follow(`PointBox: training ${s.mode ?? ''} (${s.name})`, (onProgress) => watchTrainingRun(s.dir, { onProgress }), 'following the running trainer…');
       void f.done.then(finished, (e: Error) => log.warn(`cannot follow ${s.dir}: ${e.message}`)).finally(() => attaching.delete(s.dir));
     }
   };
@@ -183,10 +189,21 @@ export function registerTrainingCommands(d: TrainingDeps): vscode.Disposable & {
     }
     let mode = o.mode;
     if (!mode) {
-      mode = (await vscode.window.showQuickPick(TRAINING_MODES.map((m) => ({ label: m, description: MODE_INFO[m] })), { title: 'Training mode' }))?.label as TrainingMode | undefined;
+      mode = (await vscode.window.showQuickPick(RUN_MODES.map((m) => ({ label: m, description: MODE_INFO[m] })), { title: 'Training mode' }))?.label as RunMode | undefined;
       if (!mode) return undefined;
     }
-    if (!TRAINING_MODES.includes(mode)) throw new Error(`unknown training mode '${mode}' (one of ${TRAINING_MODES.join(', ')})`);
+    if (!RUN_MODES.includes(mode)) throw new Error(`unknown training mode '${mode}' (one of ${RUN_MODES.join(', ')})`);
+    const detector = mode === DETECTOR_MODE;
+    let pseudo = o.pseudo;
+    if (detector && !pseudo && !viaOptions) {
+      pseudo = (await vscode.window.showQuickPick([
+        { label: 'accepted', description: 'ground-truth boxes + accepted and edited pseudo-boxes', p: 'accepted' as const },
+        { label: 'all', description: 'also the pending (unreviewed) pseudo-boxes', p: 'all' as const },
+        { label: 'none', description: 'ground-truth boxes only (the boxes-only baseline)', p: 'none' as const },
+      ], { title: 'Pseudo-boxes for the detector' }))?.p;
+      if (!pseudo) return undefined;
+    }
+    if (pseudo && !['accepted', 'all', 'none'].includes(pseudo)) throw new Error(`pseudo must be accepted, all or none (got '${pseudo}')`);
     let epochs = o.epochs;
     if (epochs === undefined) {
       const s = await vscode.window.showInputBox({ title: 'Epochs', value: '20', validateInput: (v) => (/^\d+$/.test(v) && +v > 0 ? undefined : 'a positive whole number') });
@@ -197,7 +214,8 @@ export function registerTrainingCommands(d: TrainingDeps): vscode.Disposable & {
     // Where the weights start: the selected (or shipped) model when there are boxes to fine-tune on.
     let init: string | undefined;
     if (typeof o.init === 'string' && o.init !== 'scratch') init = o.init.startsWith('file:') ? vscode.Uri.parse(o.init).fsPath : o.init;
-    else if (o.init === undefined && hasBoxLevelBoxes(session.doc.data)) {
+    // A detector fine-tunes only from a detector given explicitly; the point->box models are another network.
+    else if (o.init === undefined && !detector && hasBoxLevelBoxes(session.doc.data)) {
       await models.ready();
       const m = models.selected();
       if (m && viaOptions) init = m.uri.fsPath; // options object: the default, no picker
@@ -225,11 +243,11 @@ export function registerTrainingCommands(d: TrainingDeps): vscode.Disposable & {
     const f = follow(`PointBox: training ${mode} on ${path.basename(dataset.fsPath)}${init ? ` from ${path.basename(init)}` : ''}`, async (onProgress) => {
       const run = await launchTrainingRun({
         dataset: ds.fsPath, runsRoot, runDir, modelsDir: modelsDir(), python, mode: mode!, epochs,
-        imageSize: o.imageSize, batch: o.batch, device: o.device ?? 'auto', extraArgs, onProgress, ...(init ? { init } : {}),
+        imageSize: o.imageSize, batch: o.batch, device: o.device ?? 'auto', extraArgs, onProgress, ...(init ? { init } : {}), ...(detector ? { pseudo: pseudo ?? 'accepted' } : {}),
       });
       log.info(`training run started: ${run.argv.join(' ')} -> ${run.dir} (pid ${run.pid}, output in train.log)`);
       return run;
-    });
+    }, 'checking Python and exporting the dataset…');
     // A start failure (no torch, bad dataset) rejects `started`; the notification's promise rejects too.
     const run = await f.started.finally(() => attaching.delete(runDir));
     if (o.wait === false) { void f.done.then(finished, () => undefined); return { dir: run.dir, pid: run.pid, argv: run.argv }; }

@@ -5,6 +5,7 @@ import { boxFromCorners, clampPoint } from '../shared/viewerGeometry';
 import type { DatasetSession } from './DatasetSession';
 import type { DatasetSessions } from './DatasetSessions';
 import { webviewHtml } from './webviewHtml';
+import type { DetectorLayer } from './detectorLayer';
 
 /**
  * One viewer, two view types: VS Code keeps one priority per custom-editor contribution and refuses a
@@ -26,10 +27,10 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
   /** Dataset snapshots posted to viewers since activation (the edit benchmark counts them). */
   static snapshotsPosted = 0;
 
-  constructor(private readonly extensionUri: vscode.Uri, private readonly sessions: DatasetSessions, private readonly log: vscode.LogOutputChannel) {}
+  constructor(private readonly extensionUri: vscode.Uri, private readonly sessions: DatasetSessions, private readonly log: vscode.LogOutputChannel, private readonly detector?: DetectorLayer) {}
 
-  static register(context: vscode.ExtensionContext, sessions: DatasetSessions, log: vscode.LogOutputChannel): ViewerEditorProvider {
-    const provider = new ViewerEditorProvider(context.extensionUri, sessions, log);
+  static register(context: vscode.ExtensionContext, sessions: DatasetSessions, log: vscode.LogOutputChannel, detector?: DetectorLayer): ViewerEditorProvider {
+    const provider = new ViewerEditorProvider(context.extensionUri, sessions, log, detector);
     const options = {
       // Keep the decoded image when the tab is hidden: re-decoding a 3k x 3k J2K costs far more than its memory.
       webviewOptions: { retainContextWhenHidden: true },
@@ -108,6 +109,12 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
           if (binding) await vscode.commands.executeCommand('pointbox.phiReport', { uri: binding.session.uri });
           else void vscode.window.showInformationMessage('PointBox: this file is in no open dataset; the PHI report covers a dataset (pointbox phi-report <dataset>).');
           return;
+        case 'detect': {
+          // The detector layer (issue 15): the selected detector on this file, in its worker thread.
+          const result = this.detector ? await this.detector.detect(document.uri.fsPath) : { ok: false as const, message: 'the detector layer is not available' };
+          await post({ type: 'detections', result });
+          return;
+        }
         case 'undo':
         case 'redo': {
           const s = binding?.session;

@@ -136,7 +136,21 @@ export type HostToViewer =
   /** The dataset changed (edit here or anywhere, undo/redo, pseudo-labeling, dataset closed). */
   | { type: 'dataset'; dataset: ViewerDataset | null }
   /** An edit the webview asked for was refused by the dataset (the message says why). */
-  | { type: 'editFailed'; message: string };
+  | { type: 'editFailed'; message: string }
+  /** The detector layer's answer to 'detect': the selected detector's boxes on this image, or why there are none. */
+  | { type: 'detections'; result: ViewerDetections };
+
+/** One detection of the student detector, in image pixels. */
+export interface ViewerDetection {
+  /** COCO [x, y, w, h]. */
+  bbox: [number, number, number, number];
+  score: number;
+  className: string;
+}
+
+export type ViewerDetections =
+  | { ok: true; model: string; provider: string; ms: number; detections: ViewerDetection[]; /** Boxes below it are not drawn (setting pointbox.detector.minScore). */ minScore: number }
+  | { ok: false; message: string };
 
 /** Edits the viewer asks the host to make through the DatasetDocument API (so they are undoable and auto-saved). */
 export type ViewerEdit =
@@ -157,4 +171,57 @@ export type ViewerToHost =
   | { type: 'redo' }
   /** The header panel's link: run PointBox: PHI Report on the image's dataset. */
   | { type: 'phiReport' }
+  /** The detector layer was turned on: run the selected detector on this image. */
+  | { type: 'detect' }
   | ViewerEdit;
+
+// ---- the benchmark panel (issue 15: PBC's table, student detector mAP by box ratio, method and seed) ----
+
+export interface BenchmarkViewRow {
+  ratio: number;
+  method: string;
+  label: string;
+  seeds: number[];
+  /** Per seed, fractions in [0, 1]. */
+  map: number[];
+  ap50: number[];
+  /** Mean IoU of the teacher's pseudo-boxes with the hidden true boxes (mean over seeds). */
+  pseudoIou?: number;
+  teacherAp50?: number;
+}
+
+export interface BenchmarkViewStep { id: string; kind: string; status: string; seconds?: number; error?: string; log?: string }
+
+export interface BenchmarkView {
+  name: string;
+  dir: string;
+  dataset: string;
+  preset?: string;
+  /** running | completed | failed | cancelled | interrupted */
+  status: string;
+  error?: string;
+  evalSplit?: string;
+  rows: BenchmarkViewRow[];
+  /** One sentence per ratio: PBC vs Point DETR vs boxes only, by seed. */
+  verdicts: string[];
+  steps: BenchmarkViewStep[];
+  done: number;
+  total: number;
+  timings: { kind: string; steps: number; medianS: number; totalS: number }[];
+  /** Whether this window may run it (trusted workspace). */
+  canRun: boolean;
+}
+
+export type HostToBenchmarkView =
+  | { type: 'state'; protocol: number; view: BenchmarkView }
+  | { type: 'progress'; step: string; message: string };
+
+export type BenchmarkViewToHost =
+  | { type: 'ready' }
+  | { type: 'export'; format: 'csv' | 'md' | 'svg' }
+  | { type: 'openFolder' }
+  | { type: 'openLog'; step: string }
+  | { type: 'cancel' }
+  | { type: 'resume' }
+  /** After drawing: table rows, plot marks (seed dots) and the table's text (tests read them). */
+  | { type: 'rendered'; rows: number; plotDots: number; text: string; status: string };

@@ -12,7 +12,7 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import type { DecodedImage } from '../../src/core/imaging/DecodedImage';
 import { applyModality } from '../../src/core/imaging/greyPipeline';
-import { PROTOCOL_VERSION, type HostToViewer, type ViewerAnnotation, type ViewerDataset, type ViewerPseudoBox, type ViewerToHost } from '../../src/shared/protocol';
+import { PROTOCOL_VERSION, type HostToViewer, type ViewerAnnotation, type ViewerDataset, type ViewerDetection, type ViewerDetections, type ViewerPseudoBox, type ViewerToHost } from '../../src/shared/protocol';
 import {
   boxFromCorners, centreOn, clampPoint, cornerOf, CORNERS, fitTransform, hitTest, imageToScreen, moveBox, oneToOneTransform, panBy,
   resizeBox, screenToImage, wheelZoomFactor, windowLevelDrag, zoomAround, nextInCycle,
@@ -40,7 +40,7 @@ const TOOLS: { id: Tool; label: string; key: string; title: string }[] = [
 const SHORTCUTS = [
   ['Right-drag', 'window/level (horizontal: width, vertical: level)'], ['Wheel', 'zoom around the cursor'],
   ['Middle-drag, Space+drag', 'pan'], ['V P B H W', 'select / point / box / pan / W/L tool'],
-  ['F / 1 / 0', 'fit / 1:1 / reset view and window'], ['I', 'invert'], ['O', 'overlays on/off'],
+  ['F / 1 / 0', 'fit / 1:1 / reset view and window'], ['I', 'invert'], ['O', 'overlays on/off'], ['T', "detector layer on/off (the selected detector's boxes)"],
   ['G', 'hidden ground-truth boxes (points-level images) on/off'], ['A / R', 'accept / reject the selected pending pseudo-box'], ['N', 'next pending pseudo-box in this image'],
   ['D', 'DICOM header panel'], ['PageUp / PageDown', 'previous / next frame (multi-frame files)'],
   ['Delete', 'delete the selected annotation'], ['Ctrl+Z / Ctrl+Y', 'undo / redo (dataset)'], ['Esc', 'clear selection'], ['?', 'this list'],
@@ -86,6 +86,7 @@ root.innerHTML = `
     <vscode-button id="pb-one" secondary title="One image pixel per screen pixel (1)">1:1</vscode-button>
     <vscode-button id="pb-reset" secondary title="Reset view and window (0)">Reset</vscode-button>
     <vscode-button id="pb-overlays" title="Show/hide overlays (O)">Overlays</vscode-button>
+    <vscode-button id="pb-detector" secondary title="Detector layer: the selected detector's boxes on this image (T; PointBox: Select Detector)">Detector</vscode-button>
     <vscode-single-select id="pb-frame" title="Frame (PageUp / PageDown)" hidden></vscode-single-select>
     <vscode-button id="pb-header-toggle" secondary title="DICOM header (D)">Header</vscode-button>
     <span class="sep pb-edit"></span>
@@ -136,6 +137,10 @@ let view: ViewTransform = { scale: 1, tx: 0, ty: 0 };
 /** While true the view follows the stage size (until the user zooms or pans). */
 let fitMode = true;
 let showOverlays = true;
+/** The detector layer (issue 15): the selected detector's boxes, asked from the host when turned on. */
+let showDetector = false;
+let detections: ViewerDetections | undefined;
+let detecting = false;
 /** Boxes on a points-level image are hidden ground truth (kept for evaluating the point->box model): drawn faint, G hides them. */
 let showHiddenGt = true;
 let tool: Tool = 'select';
@@ -189,6 +194,7 @@ $('pb-fit').addEventListener('click', () => fit());
 $('pb-one').addEventListener('click', () => { view = oneToOneTransform(view, stage.clientWidth, stage.clientHeight); fitMode = false; schedule(); });
 $('pb-reset').addEventListener('click', () => reset());
 $('pb-overlays').addEventListener('click', () => toggleOverlays());
+$('pb-detector').addEventListener('click', () => toggleDetector());
 $('pb-accept').addEventListener('click', () => review('accepted'));
 $('pb-reject').addEventListener('click', () => review('rejected'));
 $('pb-next').addEventListener('click', () => nextPending());
@@ -244,6 +250,13 @@ function setVoi(v: ViewerVoi): void {
 
 function toggleInvert(): void { invert = !invert; displayDirty = true; schedule(); }
 function toggleOverlays(): void { showOverlays = !showOverlays; $('pb-overlays').toggleAttribute('secondary', !showOverlays); schedule(); }
+function toggleDetector(): void {
+  showDetector = !showDetector;
+  $('pb-detector').toggleAttribute('secondary', !showDetector);
+  // Asked again each time it is turned on: another detector may have been selected meanwhile.
+  if (showDetector && !detecting) { detecting = true; post({ type: 'detect' }); }
+  schedule();
+}
 
 let frameRequested = false;
 function schedule(): void {
@@ -281,11 +294,13 @@ function draw(): void {
     ctx.drawImage(display, 0, 0);
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     if (showOverlays) drawOverlays();
+    if (showOverlays && showDetector) drawDetections();
   }
   // Observable state for the UI tests (and handy in devtools): the transform in CSS pixels of the canvas.
   Object.assign(canvas.dataset, { frame: String(image?.frameIndex ?? 0), displayMs: displayMs.toFixed(1), scale: String(view.scale), tx: String(view.tx), ty: String(view.ty), renders: String(renders),
     wl: voi.kind === 'window' ? `${voi.center},${voi.width}` : `lut${voi.index}`, overlays: String(showOverlays), selected: selected ? `${selected.kind}:${selected.id}` : '',
-    annotations: String(dataset?.annotations.length ?? 0), reviews: (dataset?.pseudoBoxes ?? []).map((p) => `${p.id}:${p.review}`).join(' ') });
+    annotations: String(dataset?.annotations.length ?? 0), reviews: (dataset?.pseudoBoxes ?? []).map((p) => `${p.id}:${p.review}`).join(' '),
+    detector: !showDetector ? 'off' : detecting ? 'pending' : detections?.ok ? 'on' : 'failed', detectionsDrawn: String(shownDetections().length) });
   updateStatus();
 }
 
@@ -386,6 +401,29 @@ function drawOverlays(): void {
   }
 }
 
+// ---- the detector layer ----
+function shownDetections(): ViewerDetection[] {
+  if (!showDetector || !showOverlays || !detections?.ok) return [];
+  const min = detections.minScore;
+  return detections.detections.filter((d) => d.score >= min);
+}
+
+/** Solid thin boxes, labelled with class and score inside the top-left corner; the class colour when the dataset has the class. */
+function drawDetections(): void {
+  for (const d of shownDetections()) {
+    const cat = dataset?.categories.find((c) => c.name.toLowerCase() === d.className.toLowerCase());
+    const colour = cat ? categoryColour(cat.id) : '#ffa500';
+    const [x0, y0] = imageToScreen(view, d.bbox[0], d.bbox[1]);
+    ctx.save();
+    ctx.lineWidth = 1.5;
+    ctx.strokeStyle = colour;
+    ctx.setLineDash([]);
+    ctx.strokeRect(x0, y0, d.bbox[2] * view.scale, d.bbox[3] * view.scale);
+    label(`◆ ${d.className} ${d.score.toFixed(2)}`, x0 + 2, y0 + 18, colour);
+    ctx.restore();
+  }
+}
+
 // ---- status line ----
 function storedAt(ix: number, iy: number): string | undefined {
   if (!image || ix < 0 || iy < 0 || ix >= image.width || iy >= image.height) return undefined;
@@ -416,6 +454,11 @@ function updateStatus(): void {
   if (selected) {
     const s = selected.kind === 'pseudo' ? dataset?.pseudoBoxes.find((p) => p.id === selected!.id) : undefined;
     parts.push(selected.kind === 'pseudo' ? `pseudo-box ${selected.id}${s ? ` (${s.review}, ${s.model})` : ''}` : `annotation ${selected.id}`);
+  }
+  if (showDetector) {
+    parts.push(detecting ? 'detector: running…' : detections?.ok
+      ? `detector ${detections.model}: ${shownDetections().length} box(es) ≥ ${detections.minScore} of ${detections.detections.length} (${detections.ms.toFixed(0)} ms, ${detections.provider})`
+      : `detector: ${detections?.message ?? 'off'}`);
   }
   statusLine.textContent = parts.join('  |  ');
 }
@@ -573,6 +616,7 @@ window.addEventListener('keydown', (e) => {
   let handled = true;
   if (k === ' ') { spaceDown = true; canvas.style.cursor = 'grab'; }
   else if (k === 'o' || k === 'O') toggleOverlays();
+  else if (k === 't' || k === 'T') toggleDetector();
   else if (k === 'g' || k === 'G') { showHiddenGt = !showHiddenGt; schedule(); }
   else if (k === 'i' || k === 'I') toggleInvert();
   else if (k === 'f' || k === 'F') fit();
@@ -707,6 +751,7 @@ window.addEventListener('message', (ev: MessageEvent<HostToViewer>) => {
     case 'readFailed': showError(`Cannot read ${fileName}: ${m.message}`); return;
     case 'dataset': setDataset(m.dataset); return;
     case 'editFailed': statusLine.textContent = `Edit refused: ${m.message}`; return;
+    case 'detections': detecting = false; detections = m.result; schedule(); return;
   }
 });
 post({ type: 'ready' });

@@ -27,6 +27,11 @@ import { TrainingRunError } from './TrainingRunError';
 
 export const TRAINING_MODES = ['pbc', 'mpc', 'sc', 'pointdetr'] as const;
 export type TrainingMode = (typeof TRAINING_MODES)[number];
+/** The student detector (`pbc_trainer detector`, issue 15): trained on boxes + pseudo-boxes, not a point->box teacher. */
+export const DETECTOR_MODE = 'detector' as const;
+export type RunMode = TrainingMode | typeof DETECTOR_MODE;
+/** Which pseudo-boxes a detector run trains on: accepted + edited, also pending, or none (boxes only). */
+export type DetectorPseudo = 'accepted' | 'all' | 'none';
 export type TrainingDevice = 'auto' | 'cpu' | 'cuda';
 
 export interface TrainingRunOptions {
@@ -39,7 +44,9 @@ export interface TrainingRunOptions {
   modelsDir: string;
   /** Interpreter; empty or missing: defaultPython(). */
   python?: string;
-  mode?: TrainingMode;
+  mode?: RunMode;
+  /** Detector runs: which pseudo-boxes to train on (default accepted); 'all' exports pending ones too. */
+  pseudo?: DetectorPseudo;
   epochs?: number;
   imageSize?: number;
   batch?: number;
@@ -65,6 +72,8 @@ export interface WatchOptions {
   onProgress?: (p: TrainingProgress) => void;
   /** The trainer process when this process started it (its exit code is then known exactly). */
   child?: ChildProcess;
+  /** The child's spawn error, if it had one (launchTrainingRun listens from the start). */
+  spawnError?: () => Error | undefined;
 }
 
 export interface TrainingProgress {
@@ -110,7 +119,7 @@ const INSTALL_HINT = 'Install PyTorch for it (Debian/Ubuntu: sudo apt-get instal
  * Checks that `python` runs and imports what the trainer needs. Throws TrainingRunError naming the
  * interpreter and what to install. Returns torch's version.
  */
-export function checkPython(python: string, modelsDir: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export function checkPython(python: string, modelsDir: string, env: NodeJS.ProcessEnv = process.env, extraModules: readonly string[] = []): Promise<string> {
   if (!existsSync(join(modelsDir, 'pbc_trainer', '__main__.py'))) {
     return Promise.reject(new TrainingRunError(`the PBC trainer is missing: ${join(modelsDir, 'pbc_trainer')} does not exist`, 'trainer'));
   }
@@ -118,7 +127,7 @@ export function checkPython(python: string, modelsDir: string, env: NodeJS.Proce
     let out = '';
     let child: ChildProcess;
     try {
-      child = spawn(python, ['-c', 'import torch, numpy, PIL; print(torch.__version__)'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(python, ['-c', `import ${['torch', 'numpy', 'PIL', ...extraModules].join(', ')}; print(torch.__version__)`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (e) {
       rej(new TrainingRunError(`python interpreter "${python}" cannot be started (${e instanceof Error ? e.message : String(e)}). ${INSTALL_HINT}`, 'python'));
       return;
@@ -137,14 +146,16 @@ export function checkPython(python: string, modelsDir: string, env: NodeJS.Proce
     child.on('close', (code, sig) => {
       if (code === 0) { res(out.trim().split('\n').pop() ?? ''); return; }
       const last = out.trim().split('\n').filter(Boolean).pop() ?? `exit ${code ?? sig}`;
-      rej(new TrainingRunError(`python interpreter "${python}" cannot import torch, numpy and PIL (${last}). ${INSTALL_HINT}`, 'python'));
+      rej(new TrainingRunError(`python interpreter "${python}" cannot import ${['torch', 'numpy', 'PIL', ...extraModules].join(', ')} (${last}). ${INSTALL_HINT}${extraModules.includes('torchvision') ? ' The detector also needs torchvision (Debian: python3-torchvision; elsewhere: pip install torchvision).' : ''}`, 'python'));
     });
   });
 }
 
 /** Trainer argv after the interpreter. */
 export function trainerArgs(o: TrainingRunOptions, runDir: string): string[] {
-  const a = ['-m', 'pbc_trainer', 'train', '--data', join(runDir, 'data'), '--out', runDir, '--mode', o.mode ?? 'pbc'];
+  const a = o.mode === DETECTOR_MODE
+    ? ['-m', 'pbc_trainer', 'detector', '--data', join(runDir, 'data'), '--out', runDir, '--pseudo', o.pseudo ?? 'accepted']
+    : ['-m', 'pbc_trainer', 'train', '--data', join(runDir, 'data'), '--out', runDir, '--mode', o.mode ?? 'pbc'];
   if (o.epochs !== undefined) a.push('--epochs', String(o.epochs));
   if (o.imageSize !== undefined) a.push('--image-size', String(o.imageSize));
   if (o.batch !== undefined) a.push('--batch', String(o.batch));
@@ -216,7 +227,7 @@ export async function launchTrainingRun(o: TrainingRunOptions): Promise<Training
     PYTHONPATH: [modelsDir, (o.env ?? process.env).PYTHONPATH].filter(Boolean).join(delimiter),
     PYTHONUNBUFFERED: '1',
   };
-  await checkPython(python, modelsDir, env);
+  await checkPython(python, modelsDir, env, o.mode === DETECTOR_MODE ? ['torchvision'] : []);
   if (o.signal?.aborted) throw new TrainingRunError('cancelled before the run started', 'trainer');
   if (o.init !== undefined && !existsSync(o.init)) throw new TrainingRunError(`the model to start from does not exist: ${o.init}`, 'trainer');
 
@@ -227,7 +238,9 @@ export async function launchTrainingRun(o: TrainingRunOptions): Promise<Training
   mkdirSync(runDir, { recursive: true });
   try {
     // In the dataset job worker: the export writes thousands of records and links, never on this thread.
-    const r = await runDatasetJob({ type: 'export', dataset: resolve(o.dataset), out: join(runDir, 'data'), layout: 'pbc' }, { signal: o.signal });
+    // A detector trained on pending pseudo-boxes needs them in the export (only reviewed ones by default).
+    const pseudoBoxes = mode === DETECTOR_MODE && o.pseudo === 'all' ? { pseudoBoxes: 'all' as const } : {};
+    const r = await runDatasetJob({ type: 'export', dataset: resolve(o.dataset), out: join(runDir, 'data'), layout: 'pbc', ...pseudoBoxes }, { signal: o.signal });
     const box = r.files.find((f) => f.subset === 'train_box' || f.file.endsWith('instances_train_box.json'));
     if (box && box.images === 0) throw new TrainingRunError(`${o.dataset} has no box-level train images: the trainer needs some (split it with the PBC protocol first)`, 'dataset');
   } catch (e) {
@@ -250,6 +263,9 @@ export async function launchTrainingRun(o: TrainingRunOptions): Promise<Training
     await log.close(); // the child has its own copies of the descriptor
   }
   child.unref();
+  // Listen at once: a spawn error must not go unhandled, and an exit is read from exitCode/signalCode later.
+  let spawnError: Error | undefined;
+  child.on('error', (e) => { spawnError = e; });
   const started = new Date().toISOString();
   if (child.pid !== undefined) {
     const launch: LaunchRecord = {
@@ -260,7 +276,7 @@ export async function launchTrainingRun(o: TrainingRunOptions): Promise<Training
     // Until Python is up and the trainer writes its own run.json, the run is visible (and cancellable) from any window.
     await writeRunJsonIfAbsent(runDir, { status: 'running', pid: child.pid, started: started.replace(/\.\d{3}Z$/, 'Z'), spec: { mode, epochs: o.epochs, ...(o.init ? { init: o.init } : {}) }, argv: [python, ...args], written_by: 'pointbox' });
   }
-  return watchTrainingRun(runDir, { ...o, child });
+  return watchTrainingRun(runDir, { ...o, child, spawnError: () => spawnError });
 }
 
 /**
@@ -290,11 +306,12 @@ export async function watchTrainingRun(dir: string, o: WatchOptions = {}): Promi
   { reset(); const t = await tailer.pollAsync(); fold(t.records, false); }
   const pollMetrics = async () => { const t = await tailer.pollAsync(); if (t.restarted) reset(); fold(t.records, true); };
 
-  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  let spawnError: Error | undefined;
-  o.child?.on('exit', (code, signal) => { exit = { code, signal }; });
-  o.child?.on('error', (e) => { spawnError = e; exit ??= { code: null, signal: null }; });
-  const alive = () => (o.child ? exit === undefined && !spawnError : pid > 0 && local && trainerAlive(pid, launch?.started));
+  // A child's exit is read from the ChildProcess itself: it may have exited before this function listened.
+  const child = o.child;
+  const spawnErr = () => o.spawnError?.();
+  const exited = () => !!child && (child.exitCode !== null || child.signalCode !== null || !!spawnErr());
+  const exitOf = () => (child && exited() ? { code: child.exitCode, signal: child.signalCode } : undefined);
+  const alive = () => (child ? !exited() : pid > 0 && local && trainerAlive(pid, launch?.started));
 
   const signalRun = (sig: NodeJS.Signals) => {
     try {
@@ -323,7 +340,7 @@ export async function watchTrainingRun(dir: string, o: WatchOptions = {}): Promi
       await new Promise<void>((r) => { wake = r; setTimeout(r, o.pollMs ?? 500); });
       if (detached) break;
       await pollMetrics().catch(() => undefined);
-      if (o.child ? exit !== undefined : !local ? ['completed', 'failed', 'cancelled'].includes((await reader.read(dir)).status) : !alive()) break;
+      if (child ? exited() : !local ? ['completed', 'failed', 'cancelled'].includes((await reader.read(dir)).status) : !alive()) break;
     }
     if (killTimer) clearTimeout(killTimer);
     o.signal?.removeEventListener('abort', cancel);
@@ -331,6 +348,8 @@ export async function watchTrainingRun(dir: string, o: WatchOptions = {}): Promi
     await pollMetrics().catch(() => undefined);
     if (local) {
       const logFile = join(dir, 'train.log');
+      const exit = exitOf();
+      const spawnError = spawnErr();
       const how = spawnError ? `could not start: ${spawnError.message}` : exit?.signal ? `was killed by ${exit.signal}` : exit ? `exited with code ${exit.code}` : `(pid ${pid}) is gone`;
       if (o.child) await fsp.appendFile(logFile, `\n# pointbox: trainer ${how}${cancelRequested ? ' (cancel requested)' : ''}\n`).catch(() => undefined);
       const after = await reader.read(dir);
