@@ -22,7 +22,7 @@ import { evaluatePointBoxPredictions, type Estimate, type PointBoxMetrics, type 
 import { scoreCalibration, type ScoreCalibration } from '../eval/scoreCalibration';
 import { iouXyxy, xywhToXyxy } from '../../shared/geometry';
 import { PriorBoxPredictor, type PriorFrom, type PriorReport } from './PriorBoxPredictor';
-import { runPointToBox, type ImageJob, type PipelineOptions, type Predictor } from './pseudoLabelPipeline';
+import { runPointToBox, type ImageJob, type PipelineOptions, type PipelineResult, type Predictor } from './pseudoLabelPipeline';
 import type { PointBoxModelInfo } from './modelContract';
 
 export interface ClickProtocol {
@@ -168,7 +168,19 @@ export function evaluatePooledPredictions(preds: readonly PointBoxPrediction[], 
 /** A prediction record that also says where a prior box's size came from (kept in the raw output). */
 type PriorTagged = PointBoxPrediction & { priorFrom?: PriorFrom };
 
-export async function evaluatePointToBox(d: DatasetFile, datasetDir: string | ImageRoots, predictor: Predictor, opts: EvaluateOptions = {}): Promise<PointToBoxEvaluation> {
+/** The images, click jobs and ground truth of an evaluation: a function of the dataset and the options alone. */
+export interface EvaluationPlan {
+  images: DatasetFile['images'];
+  jobs: ImageJob[];
+  gtOf: Map<number, { box: number[]; className: string; file: string }>;
+  split: string | undefined;
+  seeds: number[];
+  multi: boolean;
+  sampled: number;
+  stored: number;
+}
+
+export function planEvaluation(d: DatasetFile, opts: EvaluateOptions = {}): EvaluationPlan {
   const multi = opts.seeds !== undefined && opts.seeds.length > 0;
   const seeds = multi ? [...new Set(opts.seeds)] : [opts.seed ?? 0];
   const byImage = effectiveAnnotationsByImage(d);
@@ -199,7 +211,39 @@ export async function evaluatePointToBox(d: DatasetFile, datasetDir: string | Im
       jobs.push({ image, queries });
     }
   }
-  const r = await runPointToBox(typeof datasetDir === 'string' ? imageRootsOf(d, datasetDir) : datasetDir, d.categories, jobs, predictor, opts);
+  return { images, jobs, gtOf, split, seeds, multi, sampled, stored };
+}
+
+/** What an evaluation needs to know about its predictor besides its boxes (so a merge of shards can finish one without loading it). */
+export interface PredictorSummary {
+  /** "prior" or the model file. */
+  model: string;
+  isPrior: boolean;
+  modelInfo?: PointToBoxEvaluation['modelInfo'];
+  prior?: PointToBoxEvaluation['prior'];
+}
+
+export function summarizePredictor(predictor: Predictor, fallbackPrior?: PriorBoxPredictor): PredictorSummary {
+  const isPrior = predictor instanceof PriorBoxPredictor;
+  const priorUsed = isPrior ? predictor : fallbackPrior;
+  const model = isPrior ? undefined : predictor;
+  return {
+    model: isPrior ? 'prior' : predictor.info.file,
+    isPrior,
+    ...(model ? { modelInfo: { file: model.info.file, sha256: model.info.sha256, contractVersion: model.info.contractVersion, classes: model.info.classes, inputSize: model.info.inputSize, ...(model.info.boxPrior ? { boxPrior: model.info.boxPrior } : {}) } } : {}),
+    ...(priorUsed ? { prior: { ...priorUsed.report, role: isPrior ? 'baseline' as const : 'fallback' as const } } : {}),
+  };
+}
+
+export async function evaluatePointToBox(d: DatasetFile, datasetDir: string | ImageRoots, predictor: Predictor, opts: EvaluateOptions = {}): Promise<PointToBoxEvaluation> {
+  const plan = planEvaluation(d, opts);
+  const r = await runPointToBox(typeof datasetDir === 'string' ? imageRootsOf(d, datasetDir) : datasetDir, d.categories, plan.jobs, predictor, opts);
+  return finishEvaluation(plan, r, summarizePredictor(predictor, opts.fallbackPrior), opts);
+}
+
+/** Scores a pipeline result of `plan`'s jobs (one run, or the merge of its shards). */
+export function finishEvaluation(plan: EvaluationPlan, r: Pick<PipelineResult, 'predictions' | 'failed' | 'executionProvider' | 'priorFallbackClasses' | 'skippedClasses' | 'seconds'>, pred: PredictorSummary, opts: Pick<EvaluateOptions, 'bootstrap' | 'bootstrapSeed'> = {}): PointToBoxEvaluation {
+  const { gtOf, seeds, multi, sampled, stored, split } = plan;
   // Images that failed to decode and points nothing could answer are reported, and left out of the score
   // rather than counted as misses (the number would otherwise measure the data, not the model).
   const failed = new Set(r.failed.map((f) => f.imageId));
@@ -213,7 +257,7 @@ export async function evaluatePointToBox(d: DatasetFile, datasetDir: string | Im
         ...(p.priorFallback ? { priorFallback: true } : {}), ...(p.priorFrom ? { priorFrom: p.priorFrom } : {}),
       };
     });
-  const isPrior = predictor instanceof PriorBoxPredictor;
+  const isPrior = pred.isPrior;
   const pooled = evaluatePooledPredictions(predictions, {
     bootstrap: opts.bootstrap, bootstrapSeed: opts.bootstrapSeed,
     ...(isPrior ? { noConfidence: 'the prior has no confidence: every prior box scores 1' } : {}),
@@ -226,16 +270,14 @@ export async function evaluatePointToBox(d: DatasetFile, datasetDir: string | Im
       : sampled
         ? { kind: 'uniform', seeds, description: `one uniform click inside each box (seed ${seeds[0]})` }
         : { kind: 'stored', seeds, description: 'the stored click of each box' };
-  const priorUsed = isPrior ? predictor : opts.fallbackPrior;
-  const model = isPrior ? undefined : predictor;
   return {
-    model: isPrior ? 'prior' : predictor.info.file,
-    ...(model ? { modelInfo: { file: model.info.file, sha256: model.info.sha256, contractVersion: model.info.contractVersion, classes: model.info.classes, inputSize: model.info.inputSize, ...(model.info.boxPrior ? { boxPrior: model.info.boxPrior } : {}) } } : {}),
+    model: pred.model,
+    ...(pred.modelInfo ? { modelInfo: pred.modelInfo } : {}),
     device: r.executionProvider,
     split: split ?? null,
     ...pooled,
     clicks,
-    ...(priorUsed ? { prior: { ...priorUsed.report, role: isPrior ? 'baseline' as const : 'fallback' as const } } : {}),
+    ...(pred.prior ? { prior: pred.prior } : {}),
     priorFallbackClasses: r.priorFallbackClasses,
     failedImages: [...new Map(r.failed.map((f) => [f.imageId, { file: f.file, error: f.error }])).values()],
     skippedClasses: r.skippedClasses,

@@ -71,6 +71,11 @@ export interface PipelineOptions {
   classMap?: Record<string, string>;
   /** Reuse a pool across runs (the extension keeps one); otherwise one is made for this run. */
   pool?: WorkerPool<PrepareRequest, PrepareReply>;
+  /**
+   * The whole run's jobs when `jobs` is one shard of it (default: `jobs`): they decide the class-mismatch
+   * error and the point slots per batch, so a shard computes exactly what one run computes.
+   */
+  runJobs?: readonly ImageJob[];
   /** Per-image decode time limit. */
   imageTimeoutMs?: number;
   /**
@@ -169,13 +174,15 @@ export async function runPointToBox(datasetDir: string | ImageRoots, categories:
   };
 
   const catName = (id: number) => categories.find((c) => c.id === id)?.name ?? String(id);
+  const catRank = (id: number) => { const i = categories.findIndex((c) => c.id === id); return i < 0 ? categories.length : i; };
   const skipped = new Map<number, { points: number; reason: string }>();
   const skip = (categoryId: number, reason: string) => {
     const e = skipped.get(categoryId);
     if (e) e.points++; else skipped.set(categoryId, { points: 1, reason });
   };
   const finishSkips = () => {
-    res.skippedClasses = [...skipped].map(([id, e]) => ({ name: catName(id), points: e.points, reason: e.reason }));
+    // In the dataset's category order, so a merge of shards lists them as one run does.
+    res.skippedClasses = [...skipped].sort(([a], [b]) => catRank(a) - catRank(b)).map(([id, e]) => ({ name: catName(id), points: e.points, reason: e.reason }));
   };
 
   if (predictor instanceof PriorBoxPredictor) {
@@ -232,8 +239,10 @@ export async function runPointToBox(datasetDir: string | ImageRoots, categories:
     if (known.length) usable.push({ image: j.image, queries: known, fallbacks });
     else if (fallbacks.length) pixelFree.push({ job: j, fallbacks });
   }
-  if (usable.length === 0 && jobs.length > 0) {
-    throw new InferenceError('class-mismatch', `none of the dataset's classes (${[...new Set(jobs.flatMap((j) => j.queries.map((q) => categories.find((c) => c.id === q.categoryId)?.name ?? q.categoryId)))].join(', ')}) ` +
+  // A shard decides this on the whole run's jobs, as one run would (its own images may all be of unknown classes).
+  const classJobs = opts.runJobs ?? jobs;
+  if (classJobs.length > 0 && !classJobs.some((j) => j.queries.some((q) => toModel.has(q.categoryId)))) {
+    throw new InferenceError('class-mismatch', `none of the dataset's classes (${[...new Set(classJobs.flatMap((j) => j.queries.map((q) => categories.find((c) => c.id === q.categoryId)?.name ?? q.categoryId)))].join(', ')}) ` +
       `is known to model ${model.info.file} (classes: ${model.info.classes.join(', ')}); set pointbox.inference.classMap / --class-map`);
   }
   // Images whose points are all of classes the model does not know need no pixels: the prior answers them.
@@ -245,11 +254,15 @@ export async function runPointToBox(datasetDir: string | ImageRoots, categories:
   let lastModelEnd = 0;
   const finishModelRun = () => {
     finishSkips();
-    res.priorFallbackClasses = [...fallbackCount].map(([id, points]) => ({ name: catName(id), points, priorSource: fallback!.sourceLabel }));
+    res.priorFallbackClasses = [...fallbackCount].sort(([a], [b]) => catRank(a) - catRank(b)).map(([id, points]) => ({ name: catName(id), points, priorSource: fallback!.sourceLabel }));
     return finish();
   };
 
   const S = model.info.inputSize;
+  // Every batch has as many point slots as the run's busiest image (unused ones masked), so an image's model
+  // input does not depend on which images share its batch: a shard computes exactly what one run computes.
+  let runPoints = 0;
+  for (const j of opts.runJobs ?? jobs) runPoints = Math.max(runPoints, j.queries.reduce((n, q) => n + (toModel.has(q.categoryId) ? 1 : 0), 0));
   const auto = pipelineDefaults();
   const B = Math.max(1, Math.floor(opts.batchSize || auto.batchSize));
   const ownPool = !opts.pool;
@@ -336,7 +349,7 @@ export async function runPointToBox(datasetDir: string | ImageRoots, categories:
         progress();
       };
       if (ok.length) {
-        const N = Math.max(...ok.map((o) => o.job.queries.length));
+        const N = Math.max(runPoints, ...ok.map((o) => o.job.queries.length));
         const image = new Float32Array(ok.length * S * S);
         const pointsXY = new Float32Array(ok.length * N * 2);
         const labels = new BigInt64Array(ok.length * N);
