@@ -40,6 +40,7 @@ export function runSuite(opts: { grep?: string; phase?: SuitePhase } = {}): Prom
     require('./suite/datasets.test');
     require('./suite/deidentify.test');
     require('./suite/training.test');
+    require('./suite/benchmark.test');
     require('./suite/hostWork.test');
     require('./suite/reloadBefore.test');
   } else if (phase === 'after-reload') {
