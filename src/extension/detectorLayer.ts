@@ -33,7 +33,9 @@ export class DetectorLayer implements vscode.Disposable {
         uri = pick.e.uri;
       }
       if (!vscode.workspace.isTrusted) throw new Error('workspace models are loaded once the workspace is trusted (Workspaces: Manage Workspace Trust)');
-      const entry = list.find((e) => e.uri.fsPath === uri!.fsPath) ?? (await models.addRunModel(uri));
+      // Listed only once it is known to be a detector (a point->box model given here must not join the list as a run model).
+      const seen = list.find((e) => e.uri.fsPath === uri!.fsPath) ?? await models.inspect(uri);
+      const entry = seen.kind === 'detector' && !seen.problem ? list.find((e) => e.uri.fsPath === uri!.fsPath) ?? await models.addRunModel(uri) : undefined;
       if (!entry || entry.kind !== 'detector') throw new Error(`${uri.fsPath} is not a PointBox detector (metadata pointbox.kind = "detector"); point->box models are chosen with PointBox: Select Model`);
       await models.select(uri);
       await this.unload();

@@ -170,6 +170,11 @@ export class ModelRegistry implements vscode.Disposable {
     return usable.find((e) => e.uri.toString() === s) ?? usable[0];
   }
 
+  /** What a model file is (kind, classes, problem) without listing it. */
+  inspect(uri: vscode.Uri): Promise<ModelEntry> {
+    return this.describe(uri, 'run');
+  }
+
   /** Lists a training run's model.onnx (wherever the runs root is) and rescans, so it can be selected. */
   async addRunModel(uri: vscode.Uri): Promise<ModelEntry | undefined> {
     const known = this.state.get<string[]>(RUN_MODELS, []);

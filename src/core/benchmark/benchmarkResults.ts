@@ -152,7 +152,9 @@ export function verdicts(r: BenchmarkResults): string[] {
   for (const ratio of ratios) {
     const parts = r.comparisons.filter((c) => c.ratio === ratio).map((c) => {
       const who = `${METHOD_LABELS[c.a]} vs ${METHOD_LABELS[c.b]}`;
-      const how = c.wins === c.pairs ? 'ahead on every seed' : c.losses === c.pairs ? 'behind on every seed' : `ahead on ${c.wins} of ${c.pairs} seed${c.pairs === 1 ? '' : 's'}`;
+      const ties = c.pairs - c.wins - c.losses;
+      const how = c.wins === c.pairs ? 'ahead on every seed' : c.losses === c.pairs ? 'behind on every seed' : ties === c.pairs ? 'level on every seed'
+        : `ahead on ${c.wins}, behind on ${c.losses}${ties ? `, level on ${ties}` : ''} of ${c.pairs} seeds`;
       return `${who}: ${signed(c.dMap)} mAP, ${signed(c.dAp50)} AP50 (${how})`;
     });
     out.push(`${ratioPercent(ratio)} % boxes: ${parts.join('; ')}.`);

@@ -72,12 +72,15 @@ describe('PBC benchmark and student detector', function () {
     assert.equal(await a.selectedModel(), pointToBox, 'Generate/Evaluate keep their point->box model');
   });
 
+  let benchDir: string | undefined;
+
   it('Run Benchmark (tiny): every step done, the results page shows the table and a dot per seed, CSV and Markdown export; the detector layer runs its PBC student', async () => {
     const t0 = Date.now();
     const out: any = await vscode.commands.executeCommand('pointbox.runBenchmark', { dataset: file, preset: 'tiny', ratios: [0.5], seeds: [0, 1] });
     console.log(`tiny benchmark in the extension (1 ratio x 2 seeds x 3 methods): ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     assert.ok(out && !out.error, JSON.stringify(out));
     assert.equal(out.status, 'completed', out.error);
+    benchDir = out.dir;
     const root = path.join(vscode.workspace.workspaceFolders![0]!.uri.fsPath, '.pointbox', 'benchmarks');
     assert.equal(path.dirname(out.dir), root, 'benchmarks live under <workspace>/.pointbox/benchmarks');
     assert.deepEqual(out.rows.map((r: any) => r.method).sort(), ['boxes', 'pbc', 'pointdetr']);
@@ -120,5 +123,34 @@ describe('PBC benchmark and student detector', function () {
     // A point->box model is not a detector.
     const wrong: any = await vscode.commands.executeCommand('pointbox.selectDetector', path.join(vscode.extensions.getExtension('pointbox.pointbox')!.extensionPath, 'models', 'pointbox-pbc-v1.onnx'));
     assert.match(wrong.error, /is not a PointBox detector/);
+  });
+
+  it('a benchmark whose runner died (a crashed window) reads as interrupted; Resume Benchmark redoes only the unfinished steps', async function () {
+    if (!benchDir) this.skip();
+    const dir = benchDir!;
+    const stateFile = path.join(dir, 'benchmark.json');
+    const done = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
+    // As a window that died during the last student: runner gone (a pid that is no process), the student
+    // half-made (its run folder without a model), its evaluation not started.
+    const dead = spawnSync('true').pid!;
+    const st = structuredClone(done);
+    st.status = 'running';
+    st.runner = { pid: dead, host: os.hostname(), started: new Date().toISOString() };
+    for (const id of ['student:pbc:r50-s1', 'eval:pbc:r50-s1']) { st.steps[id] = { status: id.startsWith('student') ? 'running' : 'pending', kind: id.split(':')[0] }; }
+    fs.rmSync(path.join(dir, 'runs', 'student-pbc-r50-s1', 'model.onnx'));
+    fs.writeFileSync(stateFile, JSON.stringify(st));
+    const shown: any = await vscode.commands.executeCommand('pointbox.openBenchmark', dir);
+    assert.equal(shown.status, 'interrupted');
+
+    const out: any = await vscode.commands.executeCommand('pointbox.resumeBenchmark', dir);
+    assert.ok(out && !out.error, JSON.stringify(out));
+    assert.equal(out.status, 'completed', out.error);
+    const after = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
+    for (const [id, s] of Object.entries<any>(done.steps)) {
+      if (id === 'student:pbc:r50-s1' || id === 'eval:pbc:r50-s1') assert.notEqual(after.steps[id].finished, s.finished, `${id} was redone`);
+      else assert.equal(after.steps[id].finished, s.finished, `${id} was kept`);
+    }
+    assert.ok(fs.existsSync(path.join(dir, 'runs', 'student-pbc-r50-s1', 'model.onnx')));
+    assert.equal(out.rows.length, 3);
   });
 });

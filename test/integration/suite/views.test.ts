@@ -78,3 +78,16 @@ describe('A dataset that cannot be read', () => {
     assert.ok(!info.openDatasets.includes(uri.toString()));
   });
 });
+
+describe('Models', () => {
+  it('a rescan hashes only model files that are new or whose size or mtime changed', async () => {
+    const a: any = await vscode.extensions.getExtension('pointbox.pointbox')!.activate();
+    await a.selectedModel();
+    await vscode.commands.executeCommand('pointbox.refreshModels');
+    const before = a.testing.counters().modelsHashed;
+    assert.ok(before > 0, 'the first scan read the shipped model');
+    await vscode.commands.executeCommand('pointbox.refreshModels');
+    await vscode.commands.executeCommand('pointbox.refresh');
+    assert.equal(a.testing.counters().modelsHashed, before, 'unchanged files are not read again');
+  });
+});
