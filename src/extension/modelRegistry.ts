@@ -26,6 +26,15 @@ export interface ModelEntry {
 }
 
 const SELECTED = 'pointbox.selectedModel';
+
+/**
+ * The default when the user chose nothing: the newest shipped point->box model (pointbox-pbc-v2 over v1:
+ * names compared with their numbers, so v10 comes after v9). Older ones stay listed for comparison.
+ */
+export function newestShipped<T extends { source: ModelSource; name: string }>(entries: readonly T[]): T | undefined {
+  return entries.filter((e) => e.source === 'shipped')
+    .sort((a, b) => b.name.localeCompare(a.name, 'en', { numeric: true }))[0];
+}
 /** The detector the viewer's detector layer runs (a separate choice: it is another kind of model). */
 const SELECTED_DETECTOR = 'pointbox.selectedDetector';
 /** model.onnx files of runs the user chose with "Use Run Model": listed even when outside the workspace search. */
@@ -160,7 +169,7 @@ export class ModelRegistry implements vscode.Disposable {
   selected(): ModelEntry | undefined {
     const s = this.state.get<string>(SELECTED);
     const usable = this.entries.filter((e) => !e.problem && e.kind !== 'detector');
-    return usable.find((e) => e.uri.toString() === s) ?? usable.find((e) => e.source === 'shipped') ?? usable[0];
+    return usable.find((e) => e.uri.toString() === s) ?? newestShipped(usable) ?? usable[0];
   }
 
   /** The detector the viewer's detector layer runs: the chosen one, else the only (or first) one listed. */

@@ -90,4 +90,13 @@ describe('Models', () => {
     await vscode.commands.executeCommand('pointbox.refresh');
     assert.equal(a.testing.counters().modelsHashed, before, 'unchanged files are not read again');
   });
+
+  it('selects the newest shipped model until the user chooses one (pointbox-pbc-v2 over v1)', async () => {
+    const a: any = await vscode.extensions.getExtension('pointbox.pointbox')!.activate();
+    const dir = path.join(vscode.extensions.getExtension('pointbox.pointbox')!.extensionPath, 'models');
+    const shipped = fs.readdirSync(dir).filter((f) => f.endsWith('.onnx')).sort((x, y) => y.localeCompare(x, 'en', { numeric: true }));
+    if (shipped.length === 0) return; // a checkout without shipped models: nothing to prefer
+    const selected = await a.selectedModel();
+    assert.equal(path.basename(vscode.Uri.parse(selected).fsPath), shipped[0], `selected ${selected} of ${shipped.join(', ')}`);
+  });
 });

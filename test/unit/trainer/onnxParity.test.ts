@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import * as ort from 'onnxruntime-node';
 import { PointBoxModel } from '../../../src/core/inference/PointBoxModel';
 import { readOnnxMetadata } from '../../../src/core/inference/readOnnxMetadata';
+import { checkBoxPrior } from '../../../src/core/inference/boxPrior';
 
 const root = join(__dirname, '..', '..', '..');
 const modelsDir = join(root, 'models');
@@ -38,9 +39,16 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 async function checkModel(onnxPath: string, refDir: string): Promise<number> {
   const ref = JSON.parse(readFileSync(join(refDir, 'reference.json'), 'utf8')) as Ref;
   const meta = readOnnxMetadata(readFileSync(onnxPath), onnxPath).metadata;
-  assert.equal(meta['pointbox.contract_version'], '1');
+  const version = meta['pointbox.contract_version'];
+  assert.ok(version === '1' || version === '2', `contract version ${version}`);
   const classes = JSON.parse(meta['pointbox.classes'] ?? 'null') as string[];
   assert.ok(Array.isArray(classes) && classes.length > 0, 'pointbox.classes is a JSON array');
+  if (version === '2') {
+    // contract 2: the prior the box head is a residual on, one entry per class, readable by the extension
+    const bp = checkBoxPrior(meta['pointbox.box_prior'], classes);
+    assert.deepEqual(bp.problems, []);
+    assert.deepEqual(Object.keys(bp.prior!.classes).sort(), [...classes].sort());
+  }
   const S = Number(meta['pointbox.input_size']);
   const norm = JSON.parse(meta['pointbox.normalization'] ?? '{}') as { mean: number; std: number };
   assert.equal(typeof norm.mean, 'number');
