@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { InferenceError } from './InferenceError';
+import { pipelineDefaults } from './pipelineDefaults';
 import { readOnnxMetadata } from './readOnnxMetadata';
 import { checkModelContract, type PointBoxModelInfo, type TensorInfo } from './modelContract';
 import { providerFixHint, providerPlan, type DevicePreference } from './executionProviders';
@@ -19,11 +20,14 @@ ort.env.logLevel = 'fatal';
 
 export interface LoadOptions {
   device?: DevicePreference;
-  /** onnxruntime intra-op threads; 0 or undefined = onnxruntime's default (all cores). */
+  /**
+   * onnxruntime intra-op threads; 0 or undefined: the pseudo-label pipeline's choice (pipelineDefaults: every
+   * core), since every use of the model in PointBox runs beside the decoders.
+   */
   threads?: number;
   /**
    * Let onnxruntime's intra-op threads spin-wait between kernels (its default). A pipeline that decodes on the
-   * same cores turns it off: a spinning thread holds a core that a decoder could use, for nothing.
+   * same cores turns it off: a spinning thread holds a core that a decoder could use, for nothing. Default: off.
    */
   spinning?: boolean;
   /** Called once per provider tried, e.g. to log "cuda: not available (...), trying webgpu". */
@@ -61,8 +65,8 @@ export class PointBoxModel implements PointToBoxModel {
         session = await ort.InferenceSession.create(bytes, {
           executionProviders: [ep],
           graphOptimizationLevel: 'all',
-          ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
-          ...(opts.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } : {}),
+          intraOpNumThreads: opts.threads || pipelineDefaults().threads, interOpNumThreads: 1,
+          ...(opts.spinning !== true ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } : {}),
         });
       } catch (e) {
         const reason = firstLine((e as Error).message);

@@ -6,7 +6,6 @@
  * not know get the prior's box (`fallbackPrior`), marked as such, instead of nothing.
  */
 import { basename, join } from 'node:path';
-import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Category, DatasetFile, ImageRecord, PseudoBox } from '../dataset/schema';
 import { effectiveAnnotationsByImage } from '../dataset/datasetQueries';
@@ -15,6 +14,9 @@ import type { DatasetDocument } from '../dataset/DatasetDocument';
 import { boxFromModel, pointToModel, xyxyToXywh, type XYXY } from '../../shared/geometry';
 import { InferenceError } from './InferenceError';
 import type { ModelOutput, PointToBoxModel } from './PointToBoxModel';
+import { pipelineDefaults } from './pipelineDefaults';
+
+export { pipelineDefaults } from './pipelineDefaults';
 import { PriorBoxPredictor, type PriorFrom } from './PriorBoxPredictor';
 import { WorkerPool } from '../workers/WorkerPool';
 import { resolveWorkerScript } from '../workers/workerScripts';
@@ -100,20 +102,6 @@ export interface PipelineResult {
   /** Summed time per stage (ms); read/decode/prepare are summed over worker threads. */
   stageMs: { read: number; decode: number; prepare: number; infer: number; post: number };
   executionProvider: string;
-}
-
-/**
- * Batch size, decode workers and model threads for this machine (issue 13), each overridable (CLI --batch,
- * --workers, --threads; settings pointbox.inference.batchSize / threads). Decode + letterbox of a 1024 px
- * image costs about as much CPU as the model's share of it on these cores, so every core gets a decode
- * worker and the model gets every core too, with onnxruntime's spin-waiting off (`spinning: false`): the
- * operating system then hands whichever core is free to whichever stage has work, and none idles while
- * another waits. Batch 8 amortizes the per-call cost of the model without holding many images in memory;
- * it grows with the cores so each batch still spreads over all of them.
- */
-export function pipelineDefaults(cores = availableParallelism()): { batchSize: number; workers: number; threads: number } {
-  const c = Math.max(1, Math.floor(cores));
-  return { batchSize: Math.min(32, Math.max(8, 2 * c)), workers: Math.min(8, c), threads: c };
 }
 
 /** Matches dataset categories to model class indices: classMap first, then case-insensitive names. */
