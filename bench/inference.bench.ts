@@ -38,7 +38,7 @@ async function main() {
     { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(THREADS) } }).trim().split('\n').pop()!);
 
   // 1. onnxruntime-node, same shape and threads.
-  const model = await PointBoxModel.load(modelFile, { device: 'cpu', threads: THREADS });
+  const model = await PointBoxModel.load(modelFile, { device: 'cpu', threads: THREADS, spinning: true });
   const S = model.info.inputSize;
   const batch = { batch: 1, points: N_POINTS, image: Float32Array.from({ length: S * S }, (_, i) => Math.sin(i)), pointsXY: Float32Array.from({ length: N_POINTS * 2 }, (_, i) => 0.2 + 0.1 * i), labels: new BigInt64Array(N_POINTS), mask: new Uint8Array(N_POINTS).fill(1) };
   for (let i = 0; i < 5; i++) await model.run(batch);

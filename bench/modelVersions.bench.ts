@@ -23,7 +23,7 @@ async function main() {
   console.log('## Inference cost per shipped model version (issue 11)\n');
   if (files.length === 0) { console.log('No shipped model in models/: nothing to measure.'); return; }
   const models = [];
-  for (const f of files) models.push({ file: f, model: await PointBoxModel.load(join(root, 'models', f), { device: 'cpu', threads: THREADS }), times: [] as number[] });
+  for (const f of files) models.push({ file: f, model: await PointBoxModel.load(join(root, 'models', f), { device: 'cpu', threads: THREADS, spinning: true }), times: [] as number[] });
   const S = models[0]!.model.info.inputSize;
   const batch = { batch: 1, points: N_POINTS, image: Float32Array.from({ length: S * S }, (_, i) => Math.sin(i)), pointsXY: Float32Array.from({ length: N_POINTS * 2 }, (_, i) => 0.2 + 0.1 * i), labels: new BigInt64Array(N_POINTS), mask: new Uint8Array(N_POINTS).fill(1) };
   for (const m of models) for (let i = 0; i < 5; i++) await m.model.run(batch);
