@@ -1,4 +1,4 @@
-"""torchrun (DDP, gloo backend) with 2 CPU processes: a smoke run that finishes and writes one run dir."""
+"""torchrun (DDP, gloo backend) with 2 CPU processes: smoke runs (teacher and student detector) that finish and write one run dir."""
 import json
 import os
 import socket
@@ -39,6 +39,29 @@ class TorchrunTest(TempDirTest):
         rows = read_jsonl(os.path.join(out, "metrics.jsonl"))
         self.assertEqual(len([x for x in rows if x["type"] == "epoch"]), 2)  # rank 0 writes, once per epoch
         self.assertTrue(os.path.exists(os.path.join(out, "checkpoints", "last.pt")))
+
+    def test_two_process_gloo_detector(self):
+        """The student detector through torchrun, as the Slurm template runs it (PBC_COMMAND=detector)."""
+        try:
+            import torchvision  # noqa: F401
+        except ImportError:
+            self.skipTest("no torchvision (python3-torchvision)")
+        d = make_synthetic_export(os.path.join(self.tmp, "ds"), n_train=8, n_val=2, size=48, box_ratio=0.5)
+        out = os.path.join(self.tmp, "det")
+        cmd = [PYTHON, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", "2",
+               "--master_addr", "127.0.0.1", "--master_port", str(_free_port()), "--redirects", "2", "--tee", "2",
+               "-m", "pbc_trainer", "detector", "--data", d, "--out", out, "--pseudo", "none", "--epochs", "2",
+               "--batch", "2", "--image-size", "64", "--device", "cpu", "--threads", "1", "--steps-per-epoch", "2",
+               "--no-export"]
+        env = dict(os.environ, OMP_NUM_THREADS="1")
+        r = subprocess.run(cmd, cwd=MODELS_DIR, capture_output=True, text=True, timeout=240, env=env)
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-3000:])
+        run = read_json(os.path.join(out, "run.json"))
+        self.assertEqual(run["status"], "completed")
+        self.assertEqual(run["world_size"], 2)
+        self.assertIsNotNone(run["final"]["map"])  # rank 0's evaluation is the one written
+        rows = read_jsonl(os.path.join(out, "metrics.jsonl"))
+        self.assertEqual(len([x for x in rows if x["type"] == "epoch"]), 2)
 
 
 if __name__ == "__main__":
