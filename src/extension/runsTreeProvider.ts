@@ -14,7 +14,7 @@ import { isStaleRun, listRunDirectoriesAsync, RunDirectoryReader, timeFromRunNam
 export type RunsNode =
   | { kind: 'run'; dir: string; summary: RunSummary; stale?: boolean }
   | { kind: 'metric'; dir: string; label: string; value: string }
-  | { kind: 'file'; dir: string; file: string; role: 'model' | 'log' };
+  | { kind: 'file'; dir: string; file: string; role: 'model' | 'log'; /** A student detector's model (mode detector), not a point->box model. */ detector?: boolean };
 
 export const DEFAULT_RUNS_ROOT = '.pointbox/runs';
 
@@ -169,7 +169,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     metric('Train loss', s.lastTrainLoss?.toFixed(4));
     metric('Val AP50', s.lastAp50 === undefined ? undefined : `${pct(s.lastAp50)} (best ${pct(s.bestAp50) ?? '–'})`);
     metric('Images/s', s.imagesPerS?.toFixed(1));
-    if (s.modelOnnx) kids.push({ kind: 'file', dir: s.dir, file: s.modelOnnx, role: 'model' });
+    if (s.modelOnnx) kids.push({ kind: 'file', dir: s.dir, file: s.modelOnnx, role: 'model', ...(s.mode === 'detector' ? { detector: true } : {}) });
     kids.push({ kind: 'file', dir: s.dir, file: path.join(s.dir, 'train.log'), role: 'log' });
     return kids;
   }
@@ -191,8 +191,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         item.command = { command: 'pointbox.openRunLog', title: 'Open Log', arguments: [{ dir: node.dir }] };
         item.contextValue = 'run-log';
       } else {
-        item.iconPath = new vscode.ThemeIcon('circuit-board');
-        item.description = 'point→box model';
+        item.iconPath = new vscode.ThemeIcon(node.detector ? 'search' : 'circuit-board');
+        item.description = node.detector ? 'detector (Use Run Model: the viewer\'s detector layer)' : 'point→box model';
         item.contextValue = 'run-model';
       }
       return item;

@@ -66,6 +66,9 @@ describe('PBC benchmark and student detector', function () {
     const item = items.find((i: any) => i.node.dir === summary.dir);
     assert.ok(item, 'the Runs view lists the detector run');
     assert.equal(item.contextValue, 'run-completed-model');
+    const kids = await a.runsTree(item.node);
+    const model = kids.find((k: any) => k.label === 'model.onnx');
+    assert.match(model?.description ?? '', /^detector/, 'its model is shown as a detector, not a point->box model');
     const selected = await vscode.commands.executeCommand('pointbox.useRunModel', item.node);
     assert.equal(selected, vscode.Uri.file(summary.modelOnnx).toString());
     assert.equal(await a.testing.selectedDetector(), vscode.Uri.file(summary.modelOnnx).toString());
