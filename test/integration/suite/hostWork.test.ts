@@ -149,7 +149,16 @@ describe('Host work off the main thread', function () {
       await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(doc.imagePath(im)), 'pointbox.viewer', { preview: false });
     }
     // Let the viewers start and bind (their snapshots come with 'init'), and the split's save and tree refresh end.
-    await new Promise((r) => setTimeout(r, 3000));
+    // A viewer gets snapshots once its webview said 'ready'; on a slow machine that takes longer than the
+    // split's save. Probe (edit + undo) until the viewer of images[0] answers, up to 60 s, before measuring.
+    const cat0 = doc.data.categories[0].id;
+    await waitFor(() => {
+      const n = a.testing.counters().snapshotsPosted;
+      doc.addPoint(images[0].id, cat0, [50, 50]);
+      doc.undo();
+      return new Promise<number>((r) => setTimeout(() => r(a.testing.counters().snapshotsPosted - n), 500));
+    }, (d: number) => d > 0, 60_000, 500);
+    await new Promise((r) => setTimeout(r, 1000));
     const before = a.testing.counters();
     const cat = doc.data.categories[0].id;
     const hostMs: number[] = [];
