@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, writeFileSync, readFileSync, existsSync, copyFi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, buildUnlessSkipped, openWorkspaceInBrowser } from '../support/codeServer.mjs';
+import { revealTreeRow } from '../support/treeRows.mjs';
 
 const artifacts = join(repoRoot, 'artifacts', 'e2e');
 mkdirSync(artifacts, { recursive: true });
@@ -62,12 +63,7 @@ test('Generate Pseudo-Boxes from the palette adds a pending group to the tree', 
   }
   assert.ok(pending > 0, 'no pending pseudo-boxes were saved');
   // Expand train and find the pending group with its count.
-  if ((await root.getAttribute('aria-expanded')) !== 'true') await root.click();
-  const train = sidebar.locator('.monaco-list-row[aria-level="2"]:has-text("train")').first();
-  await train.waitFor();
-  if ((await train.getAttribute('aria-expanded')) !== 'true') await train.click();
-  const group = sidebar.locator('.monaco-list-row[aria-level="3"]:has-text("Pseudo-boxes: pending")').first();
-  await group.waitFor({ timeout: 30_000 });
+  const group = await revealTreeRow(sidebar, ['phantom-seed-21', 'train', 'Pseudo-boxes: pending']);
   await page.screenshot({ path: join(artifacts, 'pseudo-boxes-pending.png') });
   const text = (await group.innerText()).replace(/\s+/g, ' ');
   const trainPendingImages = new Set(JSON.parse(readFileSync(file, 'utf8')).pseudo_boxes.filter((p) => p.review === 'pending').map((p) => p.image_id)).size;

@@ -14,6 +14,7 @@ import { mkdirSync, mkdtempSync, writeFileSync, readFileSync, copyFileSync, exis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, buildUnlessSkipped, openWorkspaceInBrowser } from '../support/codeServer.mjs';
+import { revealTreeRow, collapseTreeRoots } from '../support/treeRows.mjs';
 
 const artifacts = join(repoRoot, 'artifacts', 'e2e');
 mkdirSync(artifacts, { recursive: true });
@@ -121,18 +122,7 @@ let frame;
 
 test('an image opened from the Datasets tree renders real pixels in the viewer', { timeout: 240_000 }, async () => {
   await page.locator('.activitybar [aria-label^="PointBox"]').first().click();
-  const sidebar = page.locator('.sidebar');
-  const root = sidebar.locator('.monaco-list-row[aria-level="1"]:has-text("phantom-seed-5")').first();
-  await root.waitFor({ timeout: 90_000 });
-  if ((await root.getAttribute('aria-expanded')) !== 'true') await root.click();
-  const train = sidebar.locator('.monaco-list-row[aria-level="2"]:has-text("train")').first();
-  await train.waitFor({ timeout: 30_000 });
-  if ((await train.getAttribute('aria-expanded')) !== 'true') await train.click();
-  const group = sidebar.locator('.monaco-list-row[aria-level="3"]:has-text("Point-level")').first();
-  await group.waitFor({ timeout: 30_000 });
-  if ((await group.getAttribute('aria-expanded')) !== 'true') await group.click();
-  const row = sidebar.locator(`.monaco-list-row[aria-level="4"]:has-text("${target.file}")`).first();
-  await row.waitFor({ timeout: 30_000 });
+  const row = await revealTreeRow(page.locator('.sidebar'), ['phantom-seed-5', 'train', 'Point-level', target.file]);
   const t0 = Date.now();
   await row.click();
   frame = await viewerFrame(target.file);
@@ -303,19 +293,10 @@ test('a truncated DICOM opened from Quick Open shows an error naming the file', 
 
 test('a PNG of a dataset opens in the viewer from the tree (Open Image)', { timeout: 180_000 }, async () => {
   const sidebar = page.locator('.sidebar');
-  const first = sidebar.locator('.monaco-list-row[aria-level="1"]:has-text("phantom-seed-5")').first();
-  if ((await first.getAttribute('aria-expanded')) === 'true') await first.click();
-  const root = sidebar.locator('.monaco-list-row[aria-level="1"]:has-text("phantom-seed-6")').first();
-  await root.waitFor({ timeout: 60_000 });
-  if ((await root.getAttribute('aria-expanded')) !== 'true') await root.click();
-  const train = sidebar.locator('.monaco-list-row[aria-level="2"]:has-text("train")').first();
-  await train.waitFor({ timeout: 30_000 });
-  if ((await train.getAttribute('aria-expanded')) !== 'true') await train.click();
-  const group = sidebar.locator(`.monaco-list-row[aria-level="3"]:has-text("${pngTarget.label_level === 'boxes' ? 'Box-level' : 'Point-level'}")`).first();
-  await group.waitFor({ timeout: 30_000 });
-  if ((await group.getAttribute('aria-expanded')) !== 'true') await group.click();
+  await collapseTreeRoots(sidebar, ['phantom-seed-5']);
   const name = pngTarget.file_name.split('/').pop();
-  await sidebar.locator(`.monaco-list-row[aria-level="4"]:has-text("${name}")`).first().click();
+  const group = pngTarget.label_level === 'boxes' ? 'Box-level' : 'Point-level';
+  await (await revealTreeRow(sidebar, ['phantom-seed-6', 'train', group, name])).click();
   const f = await viewerFrame(name);
   await f.locator('#pb-canvas[data-state="ready"]').waitFor({ timeout: 120_000 });
   const st = await canvasState(f);
@@ -326,21 +307,8 @@ test('a PNG of a dataset opens in the viewer from the tree (Open Image)', { time
 
 test('an image whose path leaves its dataset folder is refused from the tree: an error names it, no viewer reads it', { timeout: 180_000 }, async () => {
   const sidebar = page.locator('.sidebar');
-  for (const name of ['phantom-seed-5', 'phantom-seed-6']) {
-    const r = sidebar.locator(`.monaco-list-row[aria-level="1"]:has-text("${name}")`).first();
-    if ((await r.getAttribute('aria-expanded').catch(() => null)) === 'true') await r.click();
-  }
-  const root = sidebar.locator('.monaco-list-row[aria-level="1"]:has-text("zz-escape-test")').first();
-  await root.waitFor({ timeout: 60_000 });
-  if ((await root.getAttribute('aria-expanded')) !== 'true') await root.click();
-  const train = sidebar.locator('.monaco-list-row[aria-level="2"]:has-text("train")').first();
-  await train.waitFor({ timeout: 30_000 });
-  if ((await train.getAttribute('aria-expanded')) !== 'true') await train.click();
-  const group = sidebar.locator('.monaco-list-row[aria-level="3"]:has-text("Box-level")').first();
-  await group.waitFor({ timeout: 30_000 });
-  if ((await group.getAttribute('aria-expanded')) !== 'true') await group.click();
-  const row = sidebar.locator('.monaco-list-row[aria-level="4"]:has-text("secret.dcm")').first();
-  await row.waitFor({ timeout: 30_000 });
+  await collapseTreeRoots(sidebar, ['phantom-seed-5', 'phantom-seed-6']);
+  const row = await revealTreeRow(sidebar, ['zz-escape-test', 'train', 'Box-level', 'secret.dcm']);
   assert.match(await row.innerText(), /path refused/);
   await row.click();
   const toast = page.locator('.notifications-toasts:has-text("leaves the dataset folder")').first();

@@ -5,13 +5,8 @@
  * @vscode-elements/elements like the evaluation page; the plot is the SVG `benchmarkPlotSvg` writes for the
  * CLI too (src/shared/benchmarkPlot.ts), so the page and results/plot.svg are the same picture.
  */
-import '@vscode-elements/elements/dist/vscode-table/index.js';
-import '@vscode-elements/elements/dist/vscode-table-header/index.js';
-import '@vscode-elements/elements/dist/vscode-table-header-cell/index.js';
-import '@vscode-elements/elements/dist/vscode-table-body/index.js';
-import '@vscode-elements/elements/dist/vscode-table-row/index.js';
-import '@vscode-elements/elements/dist/vscode-table-cell/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
+import { el, table } from '../shared/elementsTable';
 import { PROTOCOL_VERSION, type BenchmarkView, type BenchmarkViewToHost, type HostToBenchmarkView } from '../../src/shared/protocol';
 import { benchmarkPlotSvg } from '../../src/shared/benchmarkPlot';
 
@@ -23,28 +18,6 @@ const pct = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? 
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 const sd = (v: number[]) => { if (v.length < 2) return 0; const m = mean(v); return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1)); };
 const pm = (v: number[]) => (v.length > 1 ? `${pct(mean(v))} ± ${pct(sd(v))}` : pct(v[0]));
-
-function el(tag: string, text?: string, attrs: Record<string, string> = {}): HTMLElement {
-  const e = document.createElement(tag);
-  if (text !== undefined) e.textContent = text;
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  return e;
-}
-
-function table(headers: string[], rows: string[][], id: string): HTMLElement {
-  const t = el('vscode-table', undefined, { id, zebra: '', bordered: '', resizable: '' });
-  const h = el('vscode-table-header', undefined, { slot: 'header' });
-  for (const x of headers) h.appendChild(el('vscode-table-header-cell', x));
-  t.appendChild(h);
-  const b = el('vscode-table-body', undefined, { slot: 'body' });
-  for (const r of rows) {
-    const row = el('vscode-table-row');
-    for (const c of r) row.appendChild(el('vscode-table-cell', c));
-    b.appendChild(row);
-  }
-  t.appendChild(b);
-  return t;
-}
 
 function button(label: string, msg: BenchmarkViewToHost, secondary = false): HTMLElement {
   const b = el('vscode-button', label, secondary ? { secondary: '' } : {});

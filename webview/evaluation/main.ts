@@ -4,13 +4,8 @@
  * box counts, so a class with one box cannot hide behind the average or dominate it. Table components from @vscode-elements/elements (the successor of the deprecated
  * @vscode/webview-ui-toolkit), so it follows the user's theme.
  */
-import '@vscode-elements/elements/dist/vscode-table/index.js';
-import '@vscode-elements/elements/dist/vscode-table-header/index.js';
-import '@vscode-elements/elements/dist/vscode-table-header-cell/index.js';
-import '@vscode-elements/elements/dist/vscode-table-body/index.js';
-import '@vscode-elements/elements/dist/vscode-table-row/index.js';
-import '@vscode-elements/elements/dist/vscode-table-cell/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
+import { el, table } from '../shared/elementsTable';
 import { PROTOCOL_VERSION, type EvaluationEstimate, type EvaluationReport, type EvaluationViewToHost, type HostToEvaluationView } from '../../src/shared/protocol';
 
 declare function acquireVsCodeApi(): { postMessage(m: EvaluationViewToHost): void };
@@ -18,28 +13,6 @@ const vscode = acquireVsCodeApi();
 const root = document.getElementById('root')!;
 
 const pct = (v: number) => (Number.isFinite(v) ? (100 * v).toFixed(1) : '–');
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K | string, text?: string, attrs: Record<string, string> = {}): HTMLElement {
-  const e = document.createElement(tag);
-  if (text !== undefined) e.textContent = text;
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  return e;
-}
-
-function table(headers: string[], rows: string[][], id: string): HTMLElement {
-  const t = el('vscode-table', undefined, { id, zebra: '', bordered: '', 'resizable': '' });
-  const h = el('vscode-table-header', undefined, { slot: 'header' });
-  for (const x of headers) h.appendChild(el('vscode-table-header-cell', x));
-  t.appendChild(h);
-  const b = el('vscode-table-body', undefined, { slot: 'body' });
-  for (const r of rows) {
-    const row = el('vscode-table-row');
-    for (const c of r) row.appendChild(el('vscode-table-cell', c));
-    b.appendChild(row);
-  }
-  t.appendChild(b);
-  return t;
-}
 
 const ci = (e: EvaluationEstimate) => (e.ci95 ? `${pct(e.value)} [${pct(e.ci95[0])}, ${pct(e.ci95[1])}]` : pct(e.value));
 const num = (v: number, digits = 3) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
