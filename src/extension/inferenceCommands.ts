@@ -15,6 +15,7 @@ import { evaluatePointToBox, type PointToBoxEvaluation } from '../core/inference
 import { readPriorTable, type PriorTable } from '../core/inference/priorTable';
 import { DEVICE_PREFERENCES, type DevicePreference } from '../core/inference/executionProviders';
 import { WorkerPool } from '../core/workers/WorkerPool';
+import { pipelineDefaults } from '../core/inference/pipelineDefaults';
 import { resolveWorkerScript } from '../core/workers/workerScripts';
 import type { PrepareReply, PrepareRequest } from '../core/inference/modelInputMessages';
 import { writeFileAtomic } from '../core/dataset/writeFileAtomic';
@@ -41,7 +42,8 @@ function config() {
   return {
     device: c.get<DevicePreference>('inference.device', 'auto'),
     threads: c.get<number>('inference.threads', 0),
-    batch: c.get<number>('inference.batchSize', 4),
+    batch: c.get<number>('inference.batchSize', 0),
+    workers: c.get<number>('inference.workers', 0),
     classMap: c.get<Record<string, string>>('inference.classMap', {}),
     priorTable: c.get<string>('inference.priorTable', '').trim(),
   };
@@ -89,8 +91,15 @@ export function imagesUnder(s: DatasetSession, nodeIds: (string | undefined)[]):
 export function registerInferenceCommands(d: InferenceDeps): vscode.Disposable {
   const { context, sessions, view, models, status, log, register } = d;
   let loaded: { key: string; model: PointToBoxModel } | undefined;
-  let pool: WorkerPool<PrepareRequest, PrepareReply> | undefined;
-  const getPool = () => (pool ??= new WorkerPool<PrepareRequest, PrepareReply>(resolveWorkerScript('preprocess', path.join(__dirname, 'preprocess.worker.ts'))));
+  // One decode/letterbox pool per worker count (pointbox.inference.workers; 0 = pipelineDefaults): a changed
+  // setting takes effect at the next run without closing a pool that a running job still uses.
+  const pools = new Map<number, WorkerPool<PrepareRequest, PrepareReply>>();
+  const getPool = () => {
+    const size = config().workers || pipelineDefaults().workers;
+    let p = pools.get(size);
+    if (!p) pools.set(size, (p = new WorkerPool<PrepareRequest, PrepareReply>(resolveWorkerScript('preprocess', path.join(__dirname, 'preprocess.worker.ts')), { size })));
+    return p;
+  };
 
   async function loadModel(file: string): Promise<PointToBoxModel> {
     const shippedDir = path.join(context.extensionUri.fsPath, 'models') + path.sep;
@@ -141,12 +150,13 @@ export function registerInferenceCommands(d: InferenceDeps): vscode.Disposable {
     // Points of classes the model does not know get the prior's box (marked as a fallback) instead of none.
     const fallbackPrior = predictor instanceof PriorBoxPredictor ? undefined : PriorBoxPredictor.tryFromDataset(s.doc.data, { table });
     const c = config();
+    const pool = predictor instanceof PriorBoxPredictor ? undefined : getPool();
     const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `PointBox: pseudo-boxes for ${scope.label}`, cancellable: true }, async (progress, token) => {
       const ac = new AbortController();
       token.onCancellationRequested(() => ac.abort());
       let last = 0;
       return runPointToBox(s.doc.imageRoots(), s.doc.data.categories, jobs, predictor, {
-        batchSize: c.batch, classMap: c.classMap, signal: ac.signal, pool: predictor instanceof PriorBoxPredictor ? undefined : getPool(), fallbackPrior,
+        batchSize: c.batch, classMap: c.classMap, signal: ac.signal, pool, fallbackPrior,
         onProgress: (p) => {
           const pctNow = (100 * p.done) / Math.max(1, p.total);
           const eta = Number.isFinite(p.etaSeconds) ? `${Math.floor(p.etaSeconds / 60)}:${String(Math.round(p.etaSeconds % 60)).padStart(2, '0')}` : '–';
@@ -162,13 +172,13 @@ export function registerInferenceCommands(d: InferenceDeps): vscode.Disposable {
     const applied = applyPseudoBoxes(s.doc, result, { modelId, sha256: predictor instanceof PriorBoxPredictor ? undefined : predictor.info.sha256, executionProvider: result.executionProvider });
     await s.saveNow();
     const total = result.stageMs.read + result.stageMs.decode + result.stageMs.prepare + result.stageMs.infer + result.stageMs.post || 1;
-    log.info(`pseudo-boxes (${modelId} on ${result.executionProvider}): ${result.completedImageIds.length} images, ${applied.added} boxes (${applied.replaced} pending replaced) in ${result.seconds.toFixed(1)} s, ` +
+    log.info(`pseudo-boxes (${modelId} on ${result.executionProvider}): ${result.completedImageIds.length} images, ${applied.added} boxes (${applied.replaced} pending replaced) in ${result.seconds.toFixed(1)} s${pool ? ` with ${pool.size} decode workers` : ''}, ` +
       `${result.imagesPerSecond.toFixed(1)} img/s; stage shares: ${Object.entries(result.stageMs).map(([k, v]) => `${k} ${((100 * v) / total).toFixed(0)}%`).join(', ')}`);
     const msg = `${result.cancelled ? 'Cancelled: kept' : 'Added'} ${applied.added} pending pseudo-boxes on ${result.completedImageIds.length} images` +
       `${result.failed.length ? `; ${result.failed.length} images failed` : ''}${result.skippedClasses.length ? `; classes skipped: ${result.skippedClasses.map((k) => k.name).join(', ')}` : ''}` +
       `${result.priorFallbackClasses.length ? `; prior boxes for classes the model does not know: ${result.priorFallbackClasses.map((k) => k.name).join(', ')}` : ''}.`;
     void vscode.window.showInformationMessage(`PointBox: ${msg}`, 'Undo').then((c2) => { if (c2 === 'Undo') s.doc.undo(); });
-    return { images: result.completedImageIds.length, boxes: applied.added, replaced: applied.replaced, failed: result.failed.length, cancelled: result.cancelled, device: result.executionProvider, priorFallbackClasses: result.priorFallbackClasses, skippedClasses: result.skippedClasses };
+    return { images: result.completedImageIds.length, boxes: applied.added, replaced: applied.replaced, failed: result.failed.length, cancelled: result.cancelled, device: result.executionProvider, workers: pool?.size ?? 0, priorFallbackClasses: result.priorFallbackClasses, skippedClasses: result.skippedClasses };
   });
 
   register('pointbox.evaluatePointToBox', async (node?: DatasetsNode, _sel?: DatasetsNode[], opts?: { model?: string; split?: string; show?: boolean; seeds?: number[]; priorTable?: string; bootstrap?: number }) => {
@@ -251,5 +261,5 @@ export function registerInferenceCommands(d: InferenceDeps): vscode.Disposable {
     return pick;
   });
 
-  return { dispose: () => { void loaded?.model.dispose(); void pool?.close(); } };
+  return { dispose: () => { void loaded?.model.dispose(); for (const p of pools.values()) void p.close(); } };
 }

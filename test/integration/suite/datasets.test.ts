@@ -121,7 +121,11 @@ describe('Point->box model in the real extension host', function () {
     // the phantom's other findings to those three, so every click gets a box (0 boxes must not pass).
     const map = { Atelectasis: 'Effusion', Cardiomegaly: 'Mass', Infiltrate: 'Effusion', Pneumonia: 'Effusion', Pneumothorax: 'Effusion' };
     await vscode.workspace.getConfiguration('pointbox').update('inference.classMap', map, vscode.ConfigurationTarget.Global);
+    // Issue 13: the decode/letterbox worker count is a setting (0 = one per core); 1 must be honoured.
+    await vscode.workspace.getConfiguration('pointbox').update('inference.workers', 1, vscode.ConfigurationTarget.Global);
     const r: any = await vscode.commands.executeCommand('pointbox.generatePseudoBoxes', { uri }, undefined, { model: path.join(fx, 'good.onnx') });
+    await vscode.workspace.getConfiguration('pointbox').update('inference.workers', undefined, vscode.ConfigurationTarget.Global);
+    assert.equal(r.workers, 1, JSON.stringify(r));
     assert.equal(r.device, 'cpu', JSON.stringify(r));
     assert.ok(r.boxes > 0, JSON.stringify(r));
     assert.equal(a.pendingCount(uri.toString()), r.boxes);
