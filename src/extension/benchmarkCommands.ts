@@ -192,6 +192,8 @@ export function registerBenchmarkCommands(d: BenchmarkDepsExt): vscode.Disposabl
       seeds = await pickNumbers('Seeds', BENCHMARK_PRESETS[preset].seeds.join(', '), (s) => { const n = Number(s); if (!Number.isInteger(n) || n < 0) throw new Error(`'${s}' is not a seed`); return n; });
       if (!seeds) return undefined;
     }
+    // A dataset named by path that is not open yet is opened (listed in the Datasets view) first.
+    if (!sessions.uris().some((u) => u.toString() === dataset!.toString())) await vscode.commands.executeCommand('pointbox.openDataset', dataset);
     const session = await sessions.load(dataset);
     await session.flush(); // the benchmark reads the file
     const base = BENCHMARK_PRESETS[preset];

@@ -52,4 +52,20 @@ describe('Window reload: after', function () {
     const log = fs.readFileSync(path.join(state.run, 'train.log'), 'utf8');
     assert.match(log, /mode=mpc params=/);
   });
+  it('the benchmark left mid-way reads as interrupted; Resume keeps the finished split, re-attaches to the student still training (or keeps it), and completes', async function () {
+    if (!state.benchmark) this.skip();
+    this.timeout(420_000);
+    const { dir, splitFinished, studentPid } = state.benchmark;
+    const shown: any = await vscode.commands.executeCommand('pointbox.openBenchmark', dir);
+    assert.equal(shown.status, 'interrupted', 'its runner (the old extension host) is gone');
+    const out: any = await vscode.commands.executeCommand('pointbox.resumeBenchmark', dir, { show: false });
+    assert.ok(out && !out.error, JSON.stringify(out));
+    assert.equal(out.status, 'completed', out.error);
+    const after = JSON.parse(fs.readFileSync(path.join(dir, 'benchmark.json'), 'utf8'));
+    assert.equal(after.steps['split:r50-s0'].finished, splitFinished, 'the split finished before the reload was kept');
+    const launch = JSON.parse(fs.readFileSync(path.join(dir, 'runs', 'student-boxes-r50-s0', 'launch.json'), 'utf8'));
+    assert.equal(launch.pid, studentPid, 'the student was not started again');
+    assert.ok(['student:boxes:r50-s0', 'eval:boxes:r50-s0'].every((id) => after.steps[id].status === 'done'));
+    assert.equal(out.rows.length, 1);
+  });
 });
