@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, buildUnlessSkipped, openWorkspaceInBrowser } from '../support/codeServer.mjs';
 import { revealTreeRow, collapseTreeRoots } from '../support/treeRows.mjs';
+import { until, viewerFrame as viewerFrameOf } from '../support/viewerFrame.mjs';
 
 const artifacts = join(repoRoot, 'artifacts', 'e2e');
 mkdirSync(artifacts, { recursive: true });
@@ -25,29 +26,7 @@ let session, page, workspace, datasetFile, target, initialAnnotationIds, newBoxI
 
 const readDataset = () => JSON.parse(readFileSync(datasetFile, 'utf8'));
 
-/** Polls `fn` (sync or async) until it returns a truthy value; fails with `what` after `timeoutMs`. */
-async function until(what, fn, timeoutMs = 30_000) {
-  const t0 = Date.now();
-  let last;
-  for (;;) {
-    try { last = await fn(); } catch (e) { last = undefined; if (Date.now() - t0 > timeoutMs) throw e; }
-    if (last) return last;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
-
-/** The viewer's inner webview frame for `fileName` (its document title is the file name). */
-async function viewerFrame(fileName, timeoutMs = 90_000) {
-  return until(`the viewer frame of ${fileName}`, async () => {
-    for (const f of page.frames()) {
-      if (f.isDetached()) continue;
-      const ok = await f.evaluate((name) => document.title === name && !!document.getElementById('pb-canvas'), fileName).catch(() => false);
-      if (ok) return f;
-    }
-    return undefined;
-  }, timeoutMs);
-}
+const viewerFrame = (fileName, timeoutMs) => viewerFrameOf(page, fileName, timeoutMs);
 
 /** Canvas state + a digest of its pixels (device pixels), read inside the webview frame. */
 function canvasState(frame) {
