@@ -10,16 +10,9 @@
 #   - the prior table models/priors/public-nih-rsna.csv (`pointbox prior-table`, same images left out).
 # No real box of the evaluation images is used: `npm run eval:real` scores it on them.
 set -euo pipefail
-PY=${PBC_PYTHON:-/usr/bin/python3}
-CLI=${POINTBOX_CLI:-node dist/cli.js}
 DEVICE=${1:-auto}
-cd "$(dirname "$0")/../.."
-SHARED=$(cd "${POINTBOX_SHARED_DATA:-../shared/data}" && pwd)
-mkdir -p models/data models/runs
-[ -d models/data/ship-3k ] || $CLI phantom --out models/data/ship-3k --images 3000 --seed 7 --size 256 --format png --box-ratio 0.2 --val 0.1 --test 0.1
-[ -d models/data/ship-3k-pbc ] || $CLI export coco models/data/ship-3k/dataset.pointbox.json --out models/data/ship-3k-pbc --layout pbc
-[ -d models/data/bench-r20 ] || $CLI phantom --out models/data/bench-r20 --images 1000 --seed 6 --size 256 --format png --box-ratio 0.2 --val 0.2 --test 0.1
-[ -d models/data/bench-r20-pbc ] || $CLI export coco models/data/bench-r20/dataset.pointbox.json --out models/data/bench-r20-pbc --layout pbc
+source "$(dirname "$0")/ship-data.sh"
+[ -n "$SHARED" ] || { echo "needs ../shared/data (or POINTBOX_SHARED_DATA): the real films and the public box tables" >&2; exit 1; }
 cd models
 # 4,500 steps of 8 box-level samples (half phantoms, half real films with a synthetic lesion), MPC throughout,
 # SC on the phantoms' point-level images in the last 1,500 steps (PBC's schedule); residual head on the prior.

@@ -5,17 +5,10 @@
 # (run dir; git-ignored), models/pointbox-pbc-v1.onnx + models/reference/pointbox-pbc-v1/ (committed),
 # models/runs/ship-eval.json (the numbers in the model card).
 set -euo pipefail
-PY=${PBC_PYTHON:-/usr/bin/python3}
-CLI=${POINTBOX_CLI:-node dist/cli.js}
 DEVICE=${1:-auto}
-cd "$(dirname "$0")/../.."
-mkdir -p models/data models/runs
 # 1. data: 3000 phantom CXRs at 256 px, 20 % of train images keep boxes (PBC), 10 % val, 10 % test;
 #    the 1000-image benchmark (seed 6) is the evidence table's data and a second, independent test set.
-[ -d models/data/ship-3k ] || $CLI phantom --out models/data/ship-3k --images 3000 --seed 7 --size 256 --format png --box-ratio 0.2 --val 0.1 --test 0.1
-[ -d models/data/ship-3k-pbc ] || $CLI export coco models/data/ship-3k/dataset.pointbox.json --out models/data/ship-3k-pbc --layout pbc
-[ -d models/data/bench-r20 ] || $CLI phantom --out models/data/bench-r20 --images 1000 --seed 6 --size 256 --format png --box-ratio 0.2 --val 0.2 --test 0.1
-[ -d models/data/bench-r20-pbc ] || $CLI export coco models/data/bench-r20/dataset.pointbox.json --out models/data/bench-r20-pbc --layout pbc
+source "$(dirname "$0")/ship-data.sh"
 cd models
 # 2. train: MPC pretraining (24 epochs), then SC fine-tuning (12 epochs), 256 px, seed 0
 $PY -m pbc_trainer train --data data/ship-3k-pbc --out runs/ship-pbc-pf-s0 --mode pbc --epochs 36 --sc-epochs 12 \
