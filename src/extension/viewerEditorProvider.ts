@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { PROTOCOL_VERSION, type HostToViewer, type ViewerDataset, type ViewerEdit, type ViewerToHost } from '../shared/protocol';
+import { PROTOCOL_VERSION, type HostToViewer, type ViewerDataset, type ViewerEdit, type ViewerNavigation, type ViewerPosition, type ViewerToHost } from '../shared/protocol';
+import { ImageNavigator } from '../core/dataset/imageNavigator';
 import { boxFromCorners, clampPoint } from '../shared/viewerGeometry';
 import type { DatasetSession } from './DatasetSession';
 import type { DatasetSessions } from './DatasetSessions';
@@ -17,6 +18,9 @@ import type { DetectorLayer } from './detectorLayer';
 export const VIEWER_VIEW_TYPE = 'pointbox.viewer';
 export const IMAGE_VIEWER_VIEW_TYPE = 'pointbox.viewer.image';
 
+/** What a viewer shows: an image of an open dataset (rebound when the viewer moves to another image). */
+interface Binding { session: DatasetSession; imageId: number }
+
 /**
  * The CXR viewer as a read-only custom editor: VS Code owns the tab; the image file itself is never
  * written (the edits are dataset edits, which the DatasetSession saves into the .pointbox.json). The host
@@ -26,6 +30,8 @@ export const IMAGE_VIEWER_VIEW_TYPE = 'pointbox.viewer.image';
 export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider<vscode.CustomDocument> {
   /** Dataset snapshots posted to viewers since activation (the edit benchmark counts them). */
   static snapshotsPosted = 0;
+  /** Per open dataset: its navigator (tree order of images) for the document version it was built from. */
+  private readonly navigators = new WeakMap<DatasetSession, { version: number; nav: ImageNavigator; pending: number }>();
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly sessions: DatasetSessions, private readonly log: vscode.LogOutputChannel, private readonly detector?: DetectorLayer) {}
 
@@ -50,25 +56,32 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
     const webview = panel.webview;
     const dist = vscode.Uri.joinPath(this.extensionUri, 'dist');
     webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(dist, 'webview'), vscode.Uri.joinPath(dist, 'wasm')] };
-    const fileName = path.basename(document.uri.fsPath);
-    webview.html = webviewHtml(webview, this.extensionUri, 'viewer', fileName, { body: 'viewer' });
+    // The file on screen: the document's at first, then wherever in-viewer navigation (issue 13) moved to.
+    // VS Code names a custom editor's tab after its document, so the tab keeps the first file's name; the
+    // viewer's title bar line and status line say which file is shown.
+    let shown = { uri: document.uri, fileName: path.basename(document.uri.fsPath), key: '' };
+    webview.html = webviewHtml(webview, this.extensionUri, 'viewer', shown.fileName, { body: 'viewer' });
     // postMessage rejects once the panel is gone; nothing to do then.
     const post = (m: HostToViewer) => webview.postMessage(m).then(undefined, () => false);
 
-    let binding: { session: DatasetSession; imageId: number } | undefined;
+    let binding: Binding | undefined;
     let sessionSub: vscode.Disposable | undefined;
     let ready = false;
+    let disposed = false;
     const postSnapshot = () => { ViewerEditorProvider.snapshotsPosted++; return post({ type: 'dataset', dataset: this.snapshot(binding) }); };
-    const bind = async () => {
-      const hit = await this.findImage(document.uri);
-      if (hit?.session === binding?.session && hit?.imageId === binding?.imageId) return false;
+    const subscribe = (b: Binding | undefined) => {
       sessionSub?.dispose();
-      binding = hit;
-      // Only changes that touch this image (or the class list, or a reload) reach this viewer.
-      sessionSub = hit?.session.onDidChangeRecords((c) => {
+      // Only changes that touch the shown image (or the class list, or a reload) reach this viewer.
+      sessionSub = b?.session.onDidChangeRecords((c) => {
         if (!ready || !binding) return;
         if (c.cause === 'reload' || c.meta || c.imageIds.includes(binding.imageId)) void postSnapshot();
       });
+    };
+    const bind = async () => {
+      const hit = await this.findImage(shown.uri);
+      if (hit?.session === binding?.session && hit?.imageId === binding?.imageId) return false;
+      if (hit?.session !== binding?.session) subscribe(hit);
+      binding = hit;
       return true;
     };
     const bound = bind();
@@ -77,42 +90,114 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
       if (c.update) return; // one dataset's edits arrive through its own listener
       void bind().then((changed) => { if (changed && ready) void postSnapshot(); });
     });
-    const t0 = Date.now();
+
+    /** Reads a file as an exact ArrayBuffer (readFile may hand back a view into a larger pooled buffer). */
+    const readBytes = async (uri: vscode.Uri) => {
+      const bytes = await vscode.workspace.fs.readFile(uri);
+      return (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer) as ArrayBuffer;
+    };
+    const sendImage = async () => {
+      const want = shown;
+      try {
+        const bytes = await readBytes(want.uri);
+        if (want === shown) await post({ type: 'image', bytes, key: want.key });
+      } catch (e) {
+        if (want === shown) await post({ type: 'readFailed', message: e instanceof Error ? e.message : String(e) });
+      }
+    };
+
+    // ---- prefetch: the likely next images' bytes, posted after the shown one is on screen ----
+    /** Keys the webview holds (as of its last 'navigate') plus those posted since: not posted again. */
+    let webviewHas = new Set<string>();
+    let lastDirection: ViewerNavigation = 'next';
+    /** Bumped on every navigation: a prefetch round of an older image stops. */
+    let generation = 0;
+    const prefetch = async () => {
+      const budgetMB = this.budgetMB();
+      const b = binding;
+      if (!b || budgetMB <= 0) return;
+      const gen = ++generation;
+      let budget = budgetMB * 2 ** 20 / 2; // file bytes are a lower bound of decoded bytes: leave room
+      for (const t of this.prefetchTargets(b, lastDirection)) {
+        if (gen !== generation || disposed) return;
+        try {
+          const uri = vscode.Uri.file(t.path);
+          const key = await this.keyOf(uri);
+          if (webviewHas.has(key) || key === shown.key) continue;
+          const bytes = await readBytes(uri);
+          if (gen !== generation || disposed) return;
+          budget -= bytes.byteLength;
+          if (budget < 0) return;
+          webviewHas.add(key);
+          await post({ type: 'prefetch', key, fileName: path.basename(t.path), bytes });
+        } catch (e) {
+          this.log.info(`viewer: no prefetch of ${t.path}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
+    };
+
+    let navChain: Promise<void> = Promise.resolve();
+    const navigate = async (direction: ViewerNavigation, cached: string[]) => {
+      await bound;
+      const b = binding;
+      const target = this.navigationTarget(b, direction);
+      if (!b || typeof target !== 'object') { await post({ type: 'navigateFailed', message: typeof target === 'string' ? target : 'this image is in no open PointBox dataset: nothing to move to' }); return; }
+      t0 = Date.now();
+      since = `'navigate ${direction}'`;
+      generation++;
+      lastDirection = direction;
+      webviewHas = new Set(cached);
+      const uri = vscode.Uri.file(target.path);
+      const key = await this.keyOf(uri).catch(() => uri.fsPath);
+      // Rebind first: from here on edits, snapshots and the detector are about the new image.
+      binding = { session: b.session, imageId: target.imageId };
+      shown = { uri, fileName: path.basename(target.path), key };
+      panel.title = shown.fileName;
+      const hasIt = webviewHas.has(key);
+      await post({ type: 'navigated', fileName: shown.fileName, filePath: uri.fsPath, key, cached: hasIt, dataset: this.snapshot(binding), position: this.position(binding) });
+      if (!hasIt) await sendImage();
+    };
+
+    let t0 = Date.now();
+    let since = 'open';
     const msgSub = webview.onDidReceiveMessage(async (m: ViewerToHost) => {
       switch (m.type) {
         case 'ready': {
           await bound;
+          shown = { ...shown, key: await this.keyOf(shown.uri).catch(() => shown.uri.fsPath) };
           ready = true;
           await post({
-            type: 'init', protocol: PROTOCOL_VERSION, fileName, filePath: document.uri.fsPath,
+            type: 'init', protocol: PROTOCOL_VERSION, fileName: shown.fileName, filePath: shown.uri.fsPath,
             workerUrl: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview', 'decodeWorker.js')).toString(),
             wasmBaseUrl: `${webview.asWebviewUri(vscode.Uri.joinPath(dist, 'wasm')).toString()}/`,
-            dataset: this.snapshot(binding),
+            dataset: this.snapshot(binding), key: shown.key, cacheBudgetBytes: this.budgetMB() * 2 ** 20, position: this.position(binding),
           });
-          try {
-            const bytes = await vscode.workspace.fs.readFile(document.uri);
-            // An exact ArrayBuffer (readFile may hand back a view into a larger pooled buffer).
-            const buf = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
-            await post({ type: 'image', bytes: buf as ArrayBuffer });
-          } catch (e) {
-            await post({ type: 'readFailed', message: e instanceof Error ? e.message : String(e) });
-          }
+          await sendImage();
           return;
         }
         case 'rendered':
-          this.log.info(`viewer: ${fileName} ${m.width}x${m.height} on screen ${Date.now() - t0} ms after open (decode ${m.decodeMs.toFixed(0)} ms, webview ${m.totalMs.toFixed(0)} ms)`);
+          this.log.info(`viewer: ${shown.fileName} ${m.width}x${m.height} on screen ${Date.now() - t0} ms after ${since}${m.fromCache ? ' (from the cache)' : ''} (decode ${m.decodeMs.toFixed(0)} ms, webview ${m.totalMs.toFixed(0)} ms)`);
+          if (m.key === shown.key) void prefetch();
+          return;
+        case 'navigate':
+          // One at a time: each starts from the image the previous one moved to.
+          await (navChain = navChain.then(() => navigate(m.direction, m.cached)));
+          return;
+        case 'needImage':
+          if (m.key === shown.key) await sendImage();
           return;
         case 'decodeFailed':
-          this.log.warn(`viewer: cannot decode ${document.uri.fsPath}: ${m.message}`);
+          this.log.warn(`viewer: cannot decode ${shown.uri.fsPath}: ${m.message}`);
           return;
         case 'phiReport':
           if (binding) await vscode.commands.executeCommand('pointbox.phiReport', { uri: binding.session.uri });
           else void vscode.window.showInformationMessage('PointBox: this file is in no open dataset; the PHI report covers a dataset (pointbox phi-report <dataset>).');
           return;
         case 'detect': {
-          // The detector layer (issue 15): the selected detector on this file, in its worker thread.
-          const result = this.detector ? await this.detector.detect(document.uri.fsPath) : { ok: false as const, message: 'the detector layer is not available' };
-          await post({ type: 'detections', result });
+          // The detector layer (issue 15): the selected detector on the shown file, in its worker thread.
+          const file = shown.uri.fsPath;
+          const result = this.detector ? await this.detector.detect(file) : { ok: false as const, message: 'the detector layer is not available' };
+          if (file === shown.uri.fsPath) await post({ type: 'detections', result });
           return;
         }
         case 'undo':
@@ -122,13 +207,95 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
           return;
         }
         default: {
-          const failed = this.applyEdit(binding, m);
+          // An edit made on an image the viewer has left since (a navigation crossed it) is refused, never
+          // applied to the image now shown.
+          const failed = m.imageId !== undefined && m.imageId !== binding?.imageId
+            ? 'the viewer moved to another image before this edit arrived' : this.applyEdit(binding, m);
           // Undo the webview's optimistic drawing by sending the records as they are.
           if (failed) { await post({ type: 'editFailed', message: failed }); await postSnapshot(); }
         }
       }
     });
-    panel.onDidDispose(() => { msgSub.dispose(); listSub.dispose(); sessionSub?.dispose(); });
+    panel.onDidDispose(() => { disposed = true; msgSub.dispose(); listSub.dispose(); sessionSub?.dispose(); });
+  }
+
+  private budgetMB(): number {
+    const v = vscode.workspace.getConfiguration('pointbox').get<number>('viewer.prefetchBudgetMB', 512);
+    return Number.isFinite(v) && v > 0 ? v : 0;
+  }
+
+  /** A file's cache key: a changed file (same path, new size or time) is another key, so a stale decode is never shown. */
+  private async keyOf(uri: vscode.Uri): Promise<string> {
+    const st = await vscode.workspace.fs.stat(uri);
+    return `${uri.fsPath}|${st.size}|${st.mtime}`;
+  }
+
+  /** The dataset's navigator, rebuilt when the document's version changed (any edit may move an image between groups). */
+  private navigatorOf(session: DatasetSession): { nav: ImageNavigator; pending: number } {
+    const doc = session.doc;
+    const hit = this.navigators.get(session);
+    if (hit && hit.version === doc.version) return hit;
+    const nav = new ImageNavigator(doc.data.images);
+    const made = { version: doc.version, nav, pending: nav.count((im) => this.hasPending(session, im.id)) };
+    this.navigators.set(session, made);
+    return made;
+  }
+
+  private hasPending(session: DatasetSession, imageId: number): boolean {
+    return session.doc.pseudoBoxesOf(imageId).some((p) => p.review === 'pending');
+  }
+
+  private position(b: Binding | undefined): ViewerPosition | null {
+    if (!b) return null;
+    const { nav, pending } = this.navigatorOf(b.session);
+    const p = nav.position(b.imageId);
+    return p ? { ...p, pending } : null;
+  }
+
+  /** Where a navigation goes: the image and its file, or why it goes nowhere. Images whose path is refused are skipped. */
+  private navigationTarget(b: Binding | undefined, direction: ViewerNavigation): { imageId: number; path: string } | string | undefined {
+    if (!b) return undefined;
+    const { nav } = this.navigatorOf(b.session);
+    const pos = nav.position(b.imageId);
+    if (!pos) return 'the image is no longer in the dataset';
+    if (direction === 'next' || direction === 'previous') {
+      for (let step = 1; ; step++) {
+        const im = nav.neighbour(b.imageId, direction, step);
+        if (!im) return `${direction === 'next' ? 'last' : 'first'} image of ${pos.group} (${pos.count} image${pos.count === 1 ? '' : 's'})`;
+        const p = b.session.imagePath(im.id);
+        if (p) return { imageId: im.id, path: p };
+      }
+    }
+    const dir = direction === 'nextPending' ? 'next' : 'previous';
+    const im = nav.find(b.imageId, dir, (x) => this.hasPending(b.session, x.id) && b.session.imagePath(x.id) !== undefined);
+    if (!im) return this.hasPending(b.session, b.imageId) ? 'no other image has pending pseudo-boxes' : 'no image of this dataset has pending pseudo-boxes';
+    return { imageId: im.id, path: b.session.imagePath(im.id)! };
+  }
+
+  /**
+   * What to post ahead: the next two images in the direction of travel, the one behind, and the next image
+   * with pending pseudo-boxes (the review walk), nearest first; at most four files.
+   */
+  private prefetchTargets(b: Binding, direction: ViewerNavigation): { imageId: number; path: string }[] {
+    const { nav } = this.navigatorOf(b.session);
+    const fwd = direction === 'previous' || direction === 'previousPending' ? 'previous' : 'next';
+    const back = fwd === 'next' ? 'previous' : 'next';
+    const ids: number[] = [];
+    const pend = nav.find(b.imageId, fwd, (x) => this.hasPending(b.session, x.id));
+    if (direction === 'nextPending' || direction === 'previousPending') {
+      if (pend) { ids.push(pend.id); const p2 = nav.find(pend.id, fwd, (x) => this.hasPending(b.session, x.id)); if (p2) ids.push(p2.id); }
+      ids.push(...nav.ahead(b.imageId, fwd, 1).map((x) => x.id));
+    } else {
+      ids.push(...nav.ahead(b.imageId, fwd, 2).map((x) => x.id), ...nav.ahead(b.imageId, back, 1).map((x) => x.id));
+      if (pend) ids.push(pend.id);
+    }
+    const out: { imageId: number; path: string }[] = [];
+    for (const id of new Set(ids)) {
+      if (id === b.imageId) continue;
+      const p = b.session.imagePath(id);
+      if (p) out.push({ imageId: id, path: p });
+    }
+    return out.slice(0, 4);
   }
 
   /**
@@ -143,7 +310,7 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
     return this.sessions.findByImagePath(uri.fsPath);
   }
 
-  private snapshot(b: { session: DatasetSession; imageId: number } | undefined): ViewerDataset | null {
+  private snapshot(b: Binding | undefined): ViewerDataset | null {
     if (!b) return null;
     const { doc } = b.session;
     const im = doc.image(b.imageId);
@@ -161,7 +328,7 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
   }
 
   /** Every viewer edit goes through the DatasetDocument API: one undo step each, auto-saved by the session. */
-  private applyEdit(b: { session: DatasetSession; imageId: number } | undefined, e: ViewerEdit): string | undefined {
+  private applyEdit(b: Binding | undefined, e: ViewerEdit): string | undefined {
     if (!b) return 'this image is in no open PointBox dataset: view only';
     const { doc } = b.session;
     const im = doc.image(b.imageId);

@@ -3,7 +3,7 @@
  * string-literal `type`. PROTOCOL_VERSION is sent with the first host message so a stale webview bundle is
  * detected instead of misreading fields.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** A figure with its bootstrap 95 % interval over images (null when not resampled). */
 export interface EvaluationEstimate {
@@ -126,11 +126,36 @@ export interface ViewerDataset {
   canUndo: boolean;
 }
 
+/** Where the shown image sits among its neighbours (same dataset, split and label-level group, the Datasets tree's order). */
+export interface ViewerPosition {
+  /** e.g. "train / Point-level". */
+  group: string;
+  /** 0-based index in the group, and the group's size. */
+  index: number;
+  count: number;
+  /** Images of the dataset with pending pseudo-boxes. */
+  pending: number;
+}
+
+/** In-viewer navigation (issue 13): next/previous image of the group, next/previous image with pending pseudo-boxes. */
+export type ViewerNavigation = 'next' | 'previous' | 'nextPending' | 'previousPending';
+
 export type HostToViewer =
   /** First message after 'ready': where the decoder lives and what the file is. */
-  | { type: 'init'; protocol: number; fileName: string; filePath: string; workerUrl: string; wasmBaseUrl: string; dataset: ViewerDataset | null }
-  /** The file's bytes (an ArrayBuffer, never a JSON array); the webview decodes them in its worker. */
-  | { type: 'image'; bytes: ArrayBuffer }
+  | { type: 'init'; protocol: number; fileName: string; filePath: string; workerUrl: string; wasmBaseUrl: string; dataset: ViewerDataset | null;
+    /** The file's cache key (path + size + mtime), the decoded-image cache's budget (setting pointbox.viewer.prefetchBudgetMB) and the position. */
+    key: string; cacheBudgetBytes: number; position: ViewerPosition | null }
+  /** The file's bytes (an ArrayBuffer, never a JSON array); the webview decodes them in its worker. `key` names the file it is. */
+  | { type: 'image'; bytes: ArrayBuffer; key: string }
+  /**
+   * The viewer moved to another image (answer to 'navigate'). When `cached` is true the webview said it holds
+   * `key` decoded (or decoding) and no bytes follow; otherwise an 'image' message with the bytes follows.
+   */
+  | { type: 'navigated'; fileName: string; filePath: string; key: string; cached: boolean; dataset: ViewerDataset | null; position: ViewerPosition | null }
+  /** A 'navigate' that has nowhere to go (end of the group, no pending image, no dataset). */
+  | { type: 'navigateFailed'; message: string }
+  /** The bytes of a likely next image, to decode and keep in the byte-bounded cache before it is asked for. */
+  | { type: 'prefetch'; key: string; fileName: string; bytes: ArrayBuffer }
   /** The host could not read the file. */
   | { type: 'readFailed'; message: string }
   /** The dataset changed (edit here or anywhere, undo/redo, pseudo-labeling, dataset closed). */
@@ -165,7 +190,11 @@ export type ViewerEdit =
 export type ViewerToHost =
   | { type: 'ready' }
   /** First render done (tests and timing); ms from the 'image' message to pixels on the canvas. */
-  | { type: 'rendered'; width: number; height: number; decodeMs: number; totalMs: number }
+  | { type: 'rendered'; width: number; height: number; decodeMs: number; totalMs: number; key: string; fromCache: boolean }
+  /** Move to another image in this viewer; `cached`: the keys the webview holds decoded or is decoding (no bytes needed for those). */
+  | { type: 'navigate'; direction: ViewerNavigation; cached: string[] }
+  /** The image a 'navigated' said was cached is not (evicted meanwhile): send its bytes. */
+  | { type: 'needImage'; key: string }
   | { type: 'decodeFailed'; code: string; message: string }
   | { type: 'undo' }
   | { type: 'redo' }
@@ -173,7 +202,8 @@ export type ViewerToHost =
   | { type: 'phiReport' }
   /** The detector layer was turned on: run the selected detector on this image. */
   | { type: 'detect' }
-  | ViewerEdit;
+  /** `imageId`: the image the edit was made on; the host refuses it when the viewer has moved to another image since. */
+  | (ViewerEdit & { imageId?: number });
 
 // ---- the benchmark panel (issue 15: PBC's table, student detector mAP by box ratio, method and seed) ----
 

@@ -12,7 +12,8 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import type { DecodedImage } from '../../src/core/imaging/DecodedImage';
 import { applyModality } from '../../src/core/imaging/greyPipeline';
-import { PROTOCOL_VERSION, type HostToViewer, type ViewerAnnotation, type ViewerDataset, type ViewerDetection, type ViewerDetections, type ViewerPseudoBox, type ViewerToHost } from '../../src/shared/protocol';
+import { PROTOCOL_VERSION, type HostToViewer, type ViewerAnnotation, type ViewerDataset, type ViewerDetection, type ViewerDetections, type ViewerPseudoBox, type ViewerToHost,
+  type ViewerEdit, type ViewerNavigation, type ViewerPosition } from '../../src/shared/protocol';
 import {
   boxFromCorners, centreOn, clampPoint, cornerOf, CORNERS, fitTransform, hitTest, imageToScreen, moveBox, oneToOneTransform, panBy,
   resizeBox, screenToImage, wheelZoomFactor, windowLevelDrag, zoomAround, nextInCycle,
@@ -23,10 +24,13 @@ import { renderDisplay } from './displayImage';
 import { defaultVoi, fmt, fullRange, voiPresets, windowOf, type ViewerVoi, type VoiPreset } from './voiPresets';
 import { categoryColour, PSEUDO_STYLES } from './overlayStyle';
 import { headerRows, phiCount } from './headerRows';
+import { ByteBudgetCache } from './imageCache';
 
 declare function acquireVsCodeApi(): { postMessage(m: ViewerToHost): void };
 const vscode = acquireVsCodeApi();
 const post = (m: ViewerToHost) => vscode.postMessage(m);
+/** Edits name the image they were made on: the host refuses one that arrives after the viewer moved on. */
+const postEdit = (e: ViewerEdit) => { if (dataset && !navigating) post({ ...e, imageId: dataset.imageId }); };
 
 type Tool = 'select' | 'point' | 'box' | 'pan' | 'wl';
 const TOOLS: { id: Tool; label: string; key: string; title: string }[] = [
@@ -41,7 +45,8 @@ const SHORTCUTS = [
   ['Right-drag', 'window/level (horizontal: width, vertical: level)'], ['Wheel', 'zoom around the cursor'],
   ['Middle-drag, Space+drag', 'pan'], ['V P B H W', 'select / point / box / pan / W/L tool'],
   ['F / 1 / 0', 'fit / 1:1 / reset view and window'], ['I', 'invert'], ['O', 'overlays on/off'], ['T', "detector layer on/off (the selected detector's boxes)"],
-  ['G', 'hidden ground-truth boxes (points-level images) on/off'], ['A / R', 'accept / reject the selected pending pseudo-box'], ['N', 'next pending pseudo-box in this image'],
+  ['G', 'hidden ground-truth boxes (points-level images) on/off'], ['A / R', 'accept / reject the selected pending pseudo-box'], ['N', 'next pending pseudo-box in this image (none left: the next image with some)'],
+  ['] / [', 'next / previous image of this group (same split and label level, the Datasets tree\'s order)'], ['Shift+N', 'next image with pending pseudo-boxes'],
   ['D', 'DICOM header panel'], ['PageUp / PageDown', 'previous / next frame (multi-frame files)'],
   ['Delete', 'delete the selected annotation'], ['Ctrl+Z / Ctrl+Y', 'undo / redo (dataset)'], ['Esc', 'clear selection'], ['?', 'this list'],
 ];
@@ -93,6 +98,10 @@ root.innerHTML = `
     <vscode-button id="pb-accept" class="pb-edit" secondary title="Accept the selected pending pseudo-box (A)">Accept</vscode-button>
     <vscode-button id="pb-reject" class="pb-edit" secondary title="Reject the selected pending pseudo-box (R)">Reject</vscode-button>
     <vscode-button id="pb-next" class="pb-edit" secondary title="Next pending pseudo-box in this image (N)">Next pending</vscode-button>
+    <span class="sep pb-edit"></span>
+    <vscode-button id="pb-prev-image" class="pb-edit" secondary title="Previous image of this group ([)">◀ Image</vscode-button>
+    <vscode-button id="pb-next-image" class="pb-edit" secondary title="Next image of this group (])">Image ▶</vscode-button>
+    <vscode-button id="pb-next-pending-image" class="pb-edit" secondary title="Next image with pending pseudo-boxes (Shift+N)">Pending image ▶</vscode-button>
     <vscode-button id="pb-delete" class="pb-edit" secondary title="Delete the selected annotation (Delete)">Delete</vscode-button>
     <vscode-button id="pb-keys" secondary title="Keyboard shortcuts (?)">?</vscode-button>
   </div>
@@ -156,6 +165,21 @@ let displayMs = 0;
 let fileBytes: ArrayBuffer | undefined;
 const display = document.createElement('canvas');
 
+// ---- navigation and the decoded-image cache (issue 13) ----
+/** The shown file's cache key (path|size|mtime, from the host). */
+let currentKey = '';
+let position: ViewerPosition | null = null;
+/** A 'navigate' is on its way to the host: no second one, and no edits (they would race the rebinding). */
+let navigating = false;
+/** performance.now() of the navigation request being served, for the paint timing. */
+let navT0: number | undefined;
+/** A decoded image and, for multi-frame files, the bytes to decode its other frames from. */
+interface CachedImage { image: DecodedImage; bytes?: ArrayBuffer }
+const cacheBytes = (c: CachedImage) => c.image.data.byteLength + (c.bytes?.byteLength ?? 0);
+let cache = new ByteBudgetCache<CachedImage>(0);
+/** Prefetches being decoded (the worker decodes one at a time, in order). */
+const decoding = new Map<string, Promise<CachedImage>>();
+
 type Drag =
   | { kind: 'pan'; sx: number; sy: number; v0: ViewTransform }
   // range: the image's full value range, taken once per drag (fullRange scans every pixel).
@@ -199,6 +223,9 @@ $('pb-accept').addEventListener('click', () => review('accepted'));
 $('pb-reject').addEventListener('click', () => review('rejected'));
 $('pb-next').addEventListener('click', () => nextPending());
 $('pb-delete').addEventListener('click', () => deleteSelected());
+$('pb-prev-image').addEventListener('click', () => navigate('previous'));
+$('pb-next-image').addEventListener('click', () => navigate('next'));
+$('pb-next-pending-image').addEventListener('click', () => navigate('nextPending'));
 $('pb-keys').addEventListener('click', () => { help.hidden = !help.hidden; });
 $('pb-header-toggle').addEventListener('click', () => toggleHeader());
 phiBox.addEventListener('change', () => renderHeader());
@@ -209,7 +236,7 @@ classSelect.addEventListener('change', () => {
   if (!Number.isFinite(id)) return;
   categoryId = id;
   const a = selectedAnnotation();
-  if (a && a.categoryId !== id) post({ type: 'setCategory', annotationId: a.id, categoryId: id });
+  if (a && a.categoryId !== id) postEdit({ type: 'setCategory', annotationId: a.id, categoryId: id });
 });
 presetSelect.addEventListener('change', () => {
   const p = presets[Number(presetSelect.value)];
@@ -439,7 +466,7 @@ function updateStatus(): void {
   const parts: string[] = [];
   if (dataset) parts.push(`${dataset.datasetName} · ${dataset.split} · ${dataset.labelLevel}${hiddenGt() && !showHiddenGt ? ' (hidden GT off: G)' : ''}`);
   else parts.push('view only (in no open dataset)');
-  parts.push(fileName);
+  parts.push(position ? `${fileName} (${position.index + 1}/${position.count} of ${position.group}${position.pending ? `; ${position.pending} image${position.pending === 1 ? '' : 's'} with pending pseudo-boxes` : ''})` : fileName);
   if (image) {
     parts.push(`${image.width}×${image.height}${image.frames > 1 ? ` frame ${image.frameIndex + 1}/${image.frames}` : ''}`);
     parts.push(voi.kind === 'window' ? `W ${fmt(voi.width)} L ${fmt(voi.center)}` : `VOI LUT ${voi.index + 1}`);
@@ -481,14 +508,15 @@ function select(s: typeof selected): void {
 function review(state: 'accepted' | 'rejected'): void {
   const p = selectedPseudo();
   if (!p || !dataset) return;
-  post({ type: 'setReview', pseudoBoxId: p.id, review: state });
+  postEdit({ type: 'setReview', pseudoBoxId: p.id, review: state });
 }
 
 function nextPending(): void {
   if (!dataset || !image) return;
   const ids = dataset.pseudoBoxes.filter((p) => p.review === 'pending').map((p) => p.id).sort((a, b) => a - b);
   const id = nextInCycle(ids, selected?.kind === 'pseudo' ? selected.id : undefined);
-  if (id === undefined) return;
+  // Nothing left to review here: the review walk goes on to the next image with pending pseudo-boxes.
+  if (id === undefined) { navigate('nextPending'); return; }
   select({ kind: 'pseudo', id });
   const b = shownBox(dataset.pseudoBoxes.find((p) => p.id === id)!);
   const [sx, sy] = imageToScreen(view, b[0] + b[2] / 2, b[1] + b[3] / 2);
@@ -500,7 +528,7 @@ function nextPending(): void {
 function deleteSelected(): void {
   const a = selectedAnnotation();
   if (!a) return;
-  post({ type: 'deleteAnnotation', annotationId: a.id });
+  postEdit({ type: 'deleteAnnotation', annotationId: a.id });
   selected = undefined;
 }
 
@@ -524,7 +552,7 @@ canvas.addEventListener('pointerdown', (e) => {
     drag = { kind: 'pan', sx, sy, v0: view };
     canvas.style.cursor = 'grabbing';
   } else if (e.button === 0 && dataset && tool === 'point' && categoryId !== undefined) {
-    post({ type: 'addPoint', categoryId, point: clampPoint(p, W, H) });
+    postEdit({ type: 'addPoint', categoryId, point: clampPoint(p, W, H) });
     return;
   } else if (e.button === 0 && dataset && tool === 'box' && categoryId !== undefined) {
     drag = { kind: 'newBox', p0: clampPoint(p, W, H), p1: clampPoint(p, W, H) };
@@ -577,13 +605,13 @@ function endDrag(e: PointerEvent): void {
   else if (d.kind === 'newBox' && categoryId !== undefined) {
     const b = boxFromCorners(d.p0, d.p1, image.width, image.height);
     // A click (or a tiny drag) with the box tool is not a box.
-    if (b[2] * view.scale >= 3 && b[3] * view.scale >= 3 && b[2] >= 1 && b[3] >= 1) post({ type: 'addBox', categoryId, bbox: b });
+    if (b[2] * view.scale >= 3 && b[3] * view.scale >= 3 && b[2] >= 1 && b[3] >= 1) postEdit({ type: 'addBox', categoryId, bbox: b });
   } else if ((d.kind === 'moveBox' || d.kind === 'resize')) {
     const a = dataset?.annotations.find((x) => x.id === d.id);
-    if (a?.bbox && d.box.some((v, i) => v !== a.bbox![i])) { draft = { id: d.id, box: d.box }; post({ type: 'setBox', annotationId: d.id, bbox: d.box }); }
+    if (a?.bbox && d.box.some((v, i) => v !== a.bbox![i])) { draft = { id: d.id, box: d.box }; postEdit({ type: 'setBox', annotationId: d.id, bbox: d.box }); }
   } else if (d.kind === 'movePoint' && d.moved) {
     draft = { id: d.id, point: d.p };
-    post({ type: 'movePoint', annotationId: d.id, point: d.p });
+    postEdit({ type: 'movePoint', annotationId: d.id, point: d.p });
   }
   schedule();
 }
@@ -624,7 +652,10 @@ window.addEventListener('keydown', (e) => {
   else if (k === '0') reset();
   else if (k === 'a' || k === 'A') review('accepted');
   else if (k === 'r' || k === 'R') review('rejected');
+  else if (k === 'N' && e.shiftKey) navigate('nextPending');
   else if (k === 'n' || k === 'N') nextPending();
+  else if (k === ']') navigate('next');
+  else if (k === '[') navigate('previous');
   else if (k === 'Delete' || k === 'Backspace') deleteSelected();
   else if (k === 'Escape') { select(undefined); help.hidden = true; }
   else if (k === '?') help.hidden = !help.hidden;
@@ -702,38 +733,124 @@ function showError(text: string): void {
   canvas.dataset.state = 'error';
 }
 
-async function openImage(bytes: ArrayBuffer): Promise<void> {
-  const t0 = performance.now();
+function decodeFailureText(e: unknown): { code: string; reason: string } {
+  const f = e as Partial<DecodeFailure> & { message?: string };
+  const raw = f?.message ?? String(e);
+  // Core errors already start with the file name; say it once.
+  return { code: f?.code ?? 'UNKNOWN', reason: raw.startsWith(`${fileName}: `) ? raw.slice(fileName.length + 2) : raw };
+}
+
+async function decodeEntry(bytes: ArrayBuffer, name: string): Promise<CachedImage> {
+  if (!decoder) throw { code: 'WORKER_FAILED', message: 'the decode worker was not started' } satisfies DecodeFailure;
+  const client = await decoder;
+  // The worker takes a copy only when the file has more frames to decode later (transfer otherwise).
+  const decoded = await client.decode(bytes.slice(0), name);
+  return { image: decoded, bytes: decoded.frames > 1 ? bytes : undefined };
+}
+
+/** The shown file's bytes arrived: decode and show them (unless the viewer has moved on meanwhile). */
+async function openImage(bytes: ArrayBuffer, key: string): Promise<void> {
+  if (key !== currentKey) return;
+  const t0 = navT0 ?? performance.now();
+  let entry: CachedImage;
   try {
-    if (!decoder) throw { code: 'WORKER_FAILED', message: 'the decode worker was not started' } satisfies DecodeFailure;
-    const client = await decoder;
-    fileBytes = bytes;
-    image = await client.decode(bytes.slice(0), fileName);
+    entry = await decodeEntry(bytes, fileName);
   } catch (e) {
-    const f = e as Partial<DecodeFailure> & { message?: string };
-    const raw = f?.message ?? String(e);
-    // Core errors already start with the file name; say it once.
-    const reason = raw.startsWith(`${fileName}: `) ? raw.slice(fileName.length + 2) : raw;
+    if (key !== currentKey) return;
+    const { code, reason } = decodeFailureText(e);
     showError(`Cannot display ${fileName}: ${reason}`);
-    post({ type: 'decodeFailed', code: f?.code ?? 'UNKNOWN', message: reason });
+    post({ type: 'decodeFailed', code, message: reason });
     return;
   }
+  if (key !== currentKey) { cache.set(key, entry, cacheBytes(entry)); return; }
+  present(entry, key, t0, false);
+}
+
+/** A likely next image: decoded now, kept in the cache until it is asked for or evicted. */
+function prefetchImage(bytes: ArrayBuffer, key: string, name: string): void {
+  if (cache.has(key) || decoding.has(key) || cache.budgetBytes <= 0) return;
+  const p = decodeEntry(bytes, name);
+  decoding.set(key, p);
+  p.then((entry) => {
+    decoding.delete(key);
+    if (key === currentKey && !image) present(entry, key, navT0 ?? performance.now(), true); // asked for while it was decoding
+    else cache.set(key, entry, cacheBytes(entry));
+    updateCacheState();
+  }, () => { decoding.delete(key); if (key === currentKey && !image) post({ type: 'needImage', key }); });
+}
+
+function updateCacheState(): void {
+  Object.assign(canvas.dataset, { cacheEntries: String(cache.size), cacheMb: (cache.bytes / 2 ** 20).toFixed(1), cacheKeys: cache.keys().map((k) => k.split('|')[0]!.split('/').pop()).join(' ') });
+}
+
+/** Puts a decoded image on screen: default window, fit, the header; reports the paint. */
+function present(entry: CachedImage, key: string, t0: number, fromCache: boolean): void {
+  image = entry.image;
+  fileBytes = entry.bytes;
+  cache.set(key, entry, cacheBytes(entry)); // counted against the budget, never evicted while shown
+  cache.pin([key]);
   presets = voiPresets(image);
   fillSelect(presetSelect, [...presets.map((p, i) => ({ value: String(i), label: p.label })), { value: 'custom', label: 'Custom (drag)' }], undefined);
   presetSelect.hidden = presets.length === 0;
   if (image.frames > 1) {
     fillSelect(frameSelect, Array.from({ length: image.frames }, (_, i) => ({ value: String(i), label: `Frame ${i + 1} / ${image!.frames}` })), String(image.frameIndex));
     frameSelect.hidden = false;
-  } else fileBytes = undefined; // single frame: nothing more to decode from these bytes
+  } else frameSelect.hidden = true;
   renderHeader();
   voi = defaultVoi(image);
   setVoi(voi);
   message.hidden = true;
   fit();
   draw();
+  const ms = performance.now() - t0;
+  navT0 = undefined;
   canvas.dataset.state = 'ready';
-  Object.assign(canvas.dataset, { imageWidth: String(image.width), imageHeight: String(image.height) });
-  post({ type: 'rendered', width: image.width, height: image.height, decodeMs: image.decodeMs, totalMs: performance.now() - t0 });
+  Object.assign(canvas.dataset, {
+    imageWidth: String(image.width), imageHeight: String(image.height), file: fileName, fromCache: String(fromCache), paintMs: ms.toFixed(1),
+    // Wall-clock time of this paint (ms since the epoch), so a test or bench outside the page can time "request to pixels".
+    paintedAt: (performance.timeOrigin + performance.now()).toFixed(1),
+  });
+  updateCacheState();
+  post({ type: 'rendered', width: image.width, height: image.height, decodeMs: fromCache ? 0 : image.decodeMs, totalMs: ms, key, fromCache });
+}
+
+function navigate(direction: ViewerNavigation): void {
+  if (navigating || !dataset) return;
+  navigating = true;
+  navT0 = performance.now();
+  canvas.dataset.navigating = direction;
+  post({ type: 'navigate', direction, cached: [...cache.keys(), ...decoding.keys()] });
+}
+
+function onNavigated(m: Extract<HostToViewer, { type: 'navigated' }>): void {
+  navigating = false;
+  delete canvas.dataset.navigating;
+  delete canvas.dataset.navigateFailed;
+  fileName = m.fileName;
+  document.title = m.fileName;
+  currentKey = m.key;
+  position = m.position;
+  selected = undefined;
+  drag = undefined;
+  // The detector layer's boxes were the old image's: ask again for this one.
+  detections = undefined;
+  if (showDetector) { detecting = true; post({ type: 'detect' }); }
+  const hit = cache.get(m.key);
+  if (hit) {
+    dataset = m.dataset; // overlays of the new image drawn with its own pixels, in the same frame
+    present(hit, m.key, navT0 ?? performance.now(), true);
+    setDataset(m.dataset);
+    return;
+  }
+  // Not decoded yet: nothing of the old image stays on screen (an edit there would land on the new one).
+  image = undefined;
+  fileBytes = undefined;
+  canvas.dataset.state = 'loading';
+  message.hidden = false;
+  message.className = '';
+  message.textContent = `Loading ${fileName}…`;
+  setDataset(m.dataset);
+  if (m.cached && !decoding.has(m.key)) post({ type: 'needImage', key: m.key }); // evicted since we said we had it
 }
 
 window.addEventListener('message', (ev: MessageEvent<HostToViewer>) => {
@@ -742,12 +859,23 @@ window.addEventListener('message', (ev: MessageEvent<HostToViewer>) => {
     case 'init':
       if (m.protocol !== PROTOCOL_VERSION) { showError(`PointBox: viewer protocol ${PROTOCOL_VERSION} but the host sent ${m.protocol}; reload the window.`); return; }
       fileName = m.fileName;
+      currentKey = m.key;
+      position = m.position;
+      cache = new ByteBudgetCache<CachedImage>(m.cacheBudgetBytes);
       message.textContent = `Loading ${fileName}…`;
       decoder = DecodeClient.start(m.workerUrl, m.wasmBaseUrl);
       decoder.catch(() => undefined); // reported by openImage
       setDataset(m.dataset);
       return;
-    case 'image': void openImage(m.bytes); return;
+    case 'image': void openImage(m.bytes, m.key); return;
+    case 'prefetch': prefetchImage(m.bytes, m.key, m.fileName); return;
+    case 'navigated': onNavigated(m); return;
+    case 'navigateFailed':
+      navigating = false; navT0 = undefined;
+      delete canvas.dataset.navigating;
+      canvas.dataset.navigateFailed = m.message;
+      statusLine.textContent = `${m.message}  |  ${statusLine.textContent}`;
+      return;
     case 'readFailed': showError(`Cannot read ${fileName}: ${m.message}`); return;
     case 'dataset': setDataset(m.dataset); return;
     case 'editFailed': statusLine.textContent = `Edit refused: ${m.message}`; return;
