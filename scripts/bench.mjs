@@ -10,14 +10,15 @@ import os from 'node:os';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const filter = process.argv.slice(2);
-const files = readdirSync(join(root, 'bench')).filter((f) => f.endsWith('.bench.ts'))
+// *.bench.mjs run in plain Node (the browser benches: bench/viewer.e2e.bench.mjs drives code-server + Chromium).
+const files = readdirSync(join(root, 'bench')).filter((f) => f.endsWith('.bench.ts') || f.endsWith('.bench.mjs'))
   .filter((f) => filter.length === 0 || filter.some((s) => f.includes(s))).sort();
 const sections = [];
 let failed = 0;
 for (const f of files) {
   console.error(`== bench/${f}`);
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join('bench', f)], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
+  const r = spawnSync(process.execPath, [...(f.endsWith('.ts') ? ['--import', 'tsx'] : []), join('bench', f)], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
   process.stdout.write(r.stdout ?? '');
   if (r.status !== 0) { failed++; sections.push(`## bench/${f}\n\nFAILED (exit ${r.status}).\n`); continue; }
   sections.push(`${(r.stdout ?? '').trim()}\n\n_bench/${f} took ${((Date.now() - t0) / 1000).toFixed(1)} s._\n`);

@@ -96,10 +96,15 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
       const bytes = await vscode.workspace.fs.readFile(uri);
       return (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer) as ArrayBuffer;
     };
+    // The first file is read while the webview starts (its script takes most of a second to load in a browser).
+    let early: Promise<ArrayBuffer> | undefined = readBytes(document.uri);
+    early.catch(() => undefined);
     const sendImage = async () => {
       const want = shown;
       try {
-        const bytes = await readBytes(want.uri);
+        const first = want.uri.toString() === document.uri.toString() ? early : undefined;
+        early = undefined;
+        const bytes = await (first ?? readBytes(want.uri));
         if (want === shown) await post({ type: 'image', bytes, key: want.key });
       } catch (e) {
         if (want === shown) await post({ type: 'readFailed', message: e instanceof Error ? e.message : String(e) });
@@ -166,7 +171,8 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
           await bound;
           shown = { ...shown, key: await this.keyOf(shown.uri).catch(() => shown.uri.fsPath) };
           ready = true;
-          await post({
+          // Not awaited: the bytes follow at once (messages keep their order).
+          void post({
             type: 'init', protocol: PROTOCOL_VERSION, fileName: shown.fileName, filePath: shown.uri.fsPath,
             workerUrl: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview', 'decodeWorker.js')).toString(),
             wasmBaseUrl: `${webview.asWebviewUri(vscode.Uri.joinPath(dist, 'wasm')).toString()}/`,

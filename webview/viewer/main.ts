@@ -165,6 +165,10 @@ let displayMs = 0;
 let fileBytes: ArrayBuffer | undefined;
 const display = document.createElement('canvas');
 
+/** Milestones of this webview's first image (ms since the document started), for the first-paint bench: where the time goes. */
+const marks: string[] = [`script ${performance.now().toFixed(0)}`];
+const mark = (what: string) => { if (marks.length < 12) { marks.push(`${what} ${performance.now().toFixed(0)}`); canvas.dataset.timeline = marks.join(', '); } };
+
 // ---- navigation and the decoded-image cache (issue 13) ----
 /** The shown file's cache key (path|size|mtime, from the host). */
 let currentKey = '';
@@ -751,6 +755,7 @@ async function decodeEntry(bytes: ArrayBuffer, name: string): Promise<CachedImag
 /** The shown file's bytes arrived: decode and show them (unless the viewer has moved on meanwhile). */
 async function openImage(bytes: ArrayBuffer, key: string): Promise<void> {
   if (key !== currentKey) return;
+  mark(`bytes(${(bytes.byteLength / 2 ** 20).toFixed(1)}MB)`);
   const t0 = navT0 ?? performance.now();
   let entry: CachedImage;
   try {
@@ -763,7 +768,9 @@ async function openImage(bytes: ArrayBuffer, key: string): Promise<void> {
     return;
   }
   if (key !== currentKey) { cache.set(key, entry, cacheBytes(entry)); return; }
+  mark(`decoded(${entry.image.decodeMs.toFixed(0)})`);
   present(entry, key, t0, false);
+  mark('painted');
 }
 
 /** A likely next image: decoded now, kept in the cache until it is asked for or evicted. */
@@ -863,8 +870,9 @@ window.addEventListener('message', (ev: MessageEvent<HostToViewer>) => {
       position = m.position;
       cache = new ByteBudgetCache<CachedImage>(m.cacheBudgetBytes);
       message.textContent = `Loading ${fileName}…`;
+      mark('init');
       decoder = DecodeClient.start(m.workerUrl, m.wasmBaseUrl);
-      decoder.catch(() => undefined); // reported by openImage
+      decoder.then(() => mark('worker'), () => undefined); // a failure is reported by openImage
       setDataset(m.dataset);
       return;
     case 'image': void openImage(m.bytes, m.key); return;
