@@ -12,7 +12,7 @@ import { tmpdir, loadavg, cpus } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, buildUnlessSkipped, openWorkspaceInBrowser } from '../test/support/codeServer.mjs';
 import { revealTreeRow } from '../test/support/treeRows.mjs';
-import { until, viewerFrame } from '../test/support/viewerFrame.mjs';
+import { quickOpen, until, viewerFrame } from '../test/support/viewerFrame.mjs';
 
 const ROUNDS = Number(process.env.POINTBOX_BENCH_ROUNDS ?? 8);
 const bigFixture = join(repoRoot, 'test', 'fixtures', 'imaging', 'generated', 'big_2500x3000_le.dcm');
@@ -138,11 +138,7 @@ async function main() {
       const big = [];
       const wl = [];
       for (let k = 0; k < 2; k++) {
-        await page.keyboard.press('Control+P');
-        const input = page.locator('.quick-input-widget input');
-        await input.waitFor({ timeout: 15_000 });
-        await input.fill('big_2500x3000_le.dcm');
-        await page.locator('.quick-input-list .monaco-list-row:has-text("big_2500x3000_le.dcm")').first().waitFor({ timeout: 30_000 });
+        await quickOpen(page, 'big_2500x3000_le.dcm');
         const t0 = Date.now();
         await page.keyboard.press('Enter');
         const bf = await viewerFrame(page, 'big_2500x3000_le.dcm');

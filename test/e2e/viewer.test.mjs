@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, buildUnlessSkipped, openWorkspaceInBrowser } from '../support/codeServer.mjs';
 import { revealTreeRow, collapseTreeRoots } from '../support/treeRows.mjs';
-import { until, viewerFrame as viewerFrameOf } from '../support/viewerFrame.mjs';
+import { canvasState, quickOpen, until, viewerFrame as viewerFrameOf } from '../support/viewerFrame.mjs';
 
 const artifacts = join(repoRoot, 'artifacts', 'e2e');
 mkdirSync(artifacts, { recursive: true });
@@ -27,22 +27,6 @@ let session, page, workspace, datasetFile, target, initialAnnotationIds, newBoxI
 const readDataset = () => JSON.parse(readFileSync(datasetFile, 'utf8'));
 
 const viewerFrame = (fileName, timeoutMs) => viewerFrameOf(page, fileName, timeoutMs);
-
-/** Canvas state + a digest of its pixels (device pixels), read inside the webview frame. */
-function canvasState(frame) {
-  return frame.evaluate(() => {
-    const c = document.getElementById('pb-canvas');
-    const { data } = c.getContext('2d').getImageData(0, 0, c.width, c.height);
-    const levels = new Set();
-    let sum = 0; let hash = 0;
-    for (let i = 0; i < data.length; i += 4) {
-      levels.add(data[i]);
-      sum += data[i];
-      hash = (hash * 31 + data[i] + 7 * data[i + 1]) | 0;
-    }
-    return { ...c.dataset, cssWidth: c.clientWidth, cssHeight: c.clientHeight, levels: levels.size, sum, hash };
-  });
-}
 
 /** Page coordinates of image point (ix, iy), through the viewer's current view transform. */
 async function imageToPage(frame, ix, iy) {
@@ -255,11 +239,7 @@ test('the header panel lists the DICOM header with patient-identifying values hi
 });
 
 test('a truncated DICOM opened from Quick Open shows an error naming the file', { timeout: 180_000 }, async () => {
-  await page.keyboard.press('Control+P');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ timeout: 15_000 });
-  await input.fill('broken.dcm');
-  await page.locator('.quick-input-list .monaco-list-row:has-text("broken.dcm")').first().waitFor({ timeout: 30_000 });
+  await quickOpen(page, 'broken.dcm');
   await page.keyboard.press('Enter');
   const f = await viewerFrame('broken.dcm');
   await f.locator('#pb-canvas[data-state="error"]').waitFor({ timeout: 120_000 });
@@ -304,11 +284,7 @@ test('an image whose path leaves its dataset folder is refused from the tree: an
 });
 
 test('a multi-frame DICOM shows a frame picker and PageDown shows the next frame', { skip: existsSync(multiFrame) ? false : 'shared/data absent', timeout: 180_000 }, async () => {
-  await page.keyboard.press('Control+P');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ timeout: 15_000 });
-  await input.fill('emri_small.dcm');
-  await page.locator('.quick-input-list .monaco-list-row:has-text("emri_small.dcm")').first().waitFor({ timeout: 30_000 });
+  await quickOpen(page, 'emri_small.dcm');
   await page.keyboard.press('Enter');
   const f = await viewerFrame('emri_small.dcm');
   await f.locator('#pb-canvas[data-state="ready"]').waitFor({ timeout: 120_000 });
@@ -323,11 +299,7 @@ test('a multi-frame DICOM shows a frame picker and PageDown shows the next frame
 });
 
 test('a 2500 x 3000 16-bit DICOM opens in the viewer (timing logged)', { skip: existsSync(bigFixture) ? false : 'imaging fixtures not generated', timeout: 180_000 }, async () => {
-  await page.keyboard.press('Control+P');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ timeout: 15_000 });
-  await input.fill('big_2500x3000_le.dcm');
-  await page.locator('.quick-input-list .monaco-list-row:has-text("big_2500x3000_le.dcm")').first().waitFor({ timeout: 30_000 });
+  await quickOpen(page, 'big_2500x3000_le.dcm');
   const t0 = Date.now();
   await page.keyboard.press('Enter');
   const f = await viewerFrame('big_2500x3000_le.dcm');

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, buildUnlessSkipped, openWorkspaceInBrowser } from '../support/codeServer.mjs';
 import { revealTreeRow } from '../support/treeRows.mjs';
-import { until, viewerFrame } from '../support/viewerFrame.mjs';
+import { canvasState, quickOpen, until, viewerFrame } from '../support/viewerFrame.mjs';
 
 const artifacts = join(repoRoot, 'artifacts', 'e2e');
 mkdirSync(artifacts, { recursive: true });
@@ -21,18 +21,6 @@ const hashes = new Map();
 
 const readDataset = () => JSON.parse(readFileSync(datasetFile, 'utf8'));
 const base = (p) => p.split('/').pop();
-
-/** Canvas dataset + a digest of its pixels. */
-function canvasState(f) {
-  return f.evaluate(() => {
-    const c = document.getElementById('pb-canvas');
-    const { data } = c.getContext('2d').getImageData(0, 0, c.width, c.height);
-    const levels = new Set();
-    let hash = 0;
-    for (let i = 0; i < data.length; i += 4) { levels.add(data[i]); hash = (hash * 31 + data[i]) | 0; }
-    return { ...c.dataset, width: c.width, height: c.height, levels: levels.size, hash, title: document.title };
-  });
-}
 
 /** Waits until the viewer shows `file` with real pixels. */
 const shows = (f, file) => until(`the viewer to show ${file}`, async () => {
@@ -136,11 +124,7 @@ test('Shift+N goes to the next image with pending pseudo-boxes; ] at the end of 
 
 test('the pixels shown after ] were the next file\'s own: the same as that file opened in a viewer of its own', { timeout: 240_000 }, async () => {
   const second = base(group[1].file_name);
-  await page.keyboard.press('Control+P');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ timeout: 15_000 });
-  await input.fill(second);
-  await page.locator(`.quick-input-list .monaco-list-row:has-text("${second}")`).first().waitFor({ timeout: 30_000 });
+  await quickOpen(page, second);
   await page.keyboard.press('Enter');
   // The tree opened a preview tab, so this one replaces it (same group, same canvas size): a new webview that
   // decodes the file itself, with no cache. It is found as the frame with that title other than `frame`.

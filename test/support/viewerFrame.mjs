@@ -26,3 +26,32 @@ export async function viewerFrame(page, fileName, timeoutMs = 90_000) {
     return undefined;
   }, timeoutMs);
 }
+
+/** Quick Open (Ctrl+P) with `fileName` typed and its row listed; the caller presses Enter (and times it). */
+export async function quickOpen(page, fileName) {
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout: 15_000 });
+  await input.fill(fileName);
+  await page.locator(`.quick-input-list .monaco-list-row:has-text(${JSON.stringify(fileName)})`).first().waitFor({ timeout: 30_000 });
+}
+
+/**
+ * The viewer canvas's observable state (its data-* attributes: state, file, scale, wl, overlays, ...) plus a
+ * digest of its pixels read inside the webview: distinct grey levels, their sum, and a hash that changes when
+ * the picture does.
+ */
+export function canvasState(frame) {
+  return frame.evaluate(() => {
+    const c = document.getElementById('pb-canvas');
+    const { data } = c.getContext('2d').getImageData(0, 0, c.width, c.height);
+    const levels = new Set();
+    let sum = 0; let hash = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      levels.add(data[i]);
+      sum += data[i];
+      hash = (hash * 31 + data[i] + 7 * data[i + 1]) | 0;
+    }
+    return { ...c.dataset, width: c.width, height: c.height, cssWidth: c.clientWidth, cssHeight: c.clientHeight, levels: levels.size, sum, hash, title: document.title };
+  });
+}
