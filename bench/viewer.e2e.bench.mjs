@@ -58,7 +58,18 @@ async function main() {
   try {
     const sidebar = page.locator('.sidebar');
     await page.locator('.activitybar [aria-label^="PointBox"]').first().click();
-    // 1. Click to first paint from the tree: the tree opens a preview tab, so each click is a new webview.
+    // The Models and Runs views collapsed: the Datasets tree gets the sidebar's height, so every image of the
+    // group is a row on screen (the tree is a virtual list: rows out of view are not in the page to click).
+    for (const view of ['Models', 'Runs']) {
+      const header = sidebar.locator(`.pane-header:has-text("${view}")`).first();
+      await header.waitFor({ timeout: 30_000 });
+      if ((await header.getAttribute('aria-expanded')) === 'true') await header.click();
+    }
+    // 1. Click to first paint from the tree. (a) pointbox.viewer.reuseForTree off: each click opens a new
+    // preview tab, so a new webview; (b) on (the default): a click shows the image in the open preview viewer,
+    // painted from its cache when the image was prefetched (the next ones of the group are).
+    writeFileSync(settingsFile, JSON.stringify({ 'pointbox.viewer.reuseForTree': false }));
+    await page.waitForTimeout(3000); // the configuration watcher
     const clicks = [];
     for (let k = 0; k < Math.min(ROUNDS, 6); k++) {
       const name = group[k];
@@ -74,9 +85,27 @@ async function main() {
       await page.waitForTimeout(1500); // let the prefetch of the next images finish before the next click
     }
     out.click = clicks;
+    rmSync(settingsFile, { force: true });
+    await page.waitForTimeout(3000);
+    const reuse = [];
+    let reused = group[Math.min(ROUNDS, 6) - 1];
+    for (let k = Math.min(ROUNDS, 6); k < Math.min(group.length, Math.min(ROUNDS, 6) * 2); k++) {
+      const name = group[k];
+      const row = await revealTreeRow(sidebar, [d.info.name, 'train', 'Box-level', name]);
+      await page.waitForTimeout(500);
+      const t0 = Date.now();
+      await row.click();
+      const f = await viewerFrame(page, name);
+      const s = await shown(f, name);
+      if (s.fromCache !== 'true') throw new Error(`${name}: the tree click was meant to reuse the open viewer and its cache`);
+      reuse.push(Number(s.paintedAt) - t0);
+      reused = name;
+      await page.waitForTimeout(1500);
+    }
+    out.treeReuse = reuse;
 
     // 2. Next image with prefetch: ] after the next image has arrived in the cache (a reviewer looks at each image first).
-    let cur = group[Math.min(ROUNDS, 6) - 1];
+    let cur = reused;
     let f = await viewerFrame(page, cur);
     await f.locator('#pb-canvas').focus();
     const warm = [];
@@ -108,7 +137,7 @@ async function main() {
     out.prev = prev;
 
     // 3. Cold next image: the cache off (pointbox.viewer.prefetchBudgetMB = 0) in a new viewer; ] reads, posts and decodes.
-    writeFileSync(settingsFile, JSON.stringify({ 'pointbox.viewer.prefetchBudgetMB': 0 }));
+    writeFileSync(settingsFile, JSON.stringify({ 'pointbox.viewer.prefetchBudgetMB': 0, 'pointbox.viewer.reuseForTree': false }));
     await page.waitForTimeout(3000); // the configuration watcher
     const start = group[0];
     const row = await revealTreeRow(sidebar, [d.info.name, 'train', 'Box-level', start]);
@@ -191,7 +220,8 @@ async function main() {
     'times from just before the click or key press to the viewer\'s own timestamp of the painted frame (data-painted-at). ' +
     `Load average (1/5/15 min) ${loadBefore} before, ${loadAfter} after. Median (best, worst) in ms.`, '',
     '| measure | ms | target | met |', '|---|---:|---|---|',
-    row('1024x1024 DICOM: tree click to first paint (new webview each: preview tab)', out.click ?? [], '<= 250 ms', (m) => m <= 250),
+    row('1024x1024 DICOM: tree click to first paint, a new viewer each (reuseForTree off)', out.click ?? [], '<= 250 ms', (m) => m <= 250),
+    row('1024x1024 DICOM: tree click to first paint, the open preview viewer reused (default; the next images prefetched)', out.treeReuse ?? [], '<= 250 ms', (m) => m <= 250),
     row('1024x1024 next image, ] with prefetch (painted from the cache)', out.warm ?? [], '<= 150 ms', (m) => m <= 150),
     row('1024x1024 previous image, [ (kept in the cache)', out.prev ?? [], '<= 150 ms', (m) => m <= 150),
     row('1024x1024 next image, ] cold (prefetchBudgetMB 0: read, post, decode)', out.cold ?? [], '<= 150 ms', (m) => m <= 150),

@@ -4,6 +4,7 @@
  * undo/redo. Heavy lifting is core; this file asks the user and reports.
  */
 import * as vscode from 'vscode';
+import type { DatasetSession } from './DatasetSession';
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
 import { formatProblem } from '../core/dataset/DatasetError';
@@ -23,6 +24,8 @@ export interface DatasetCommandDeps {
   log: vscode.LogOutputChannel;
   register: (id: string, fn: (...args: any[]) => unknown) => void;
   subscriptions: vscode.Disposable[];
+  /** Shows an image in an open preview viewer of its dataset (ViewerEditorProvider.showInOpenViewer); false: none. */
+  showInOpenViewer?: (session: DatasetSession, imageId: number) => Promise<boolean>;
 }
 
 async function pickFile(title: string, filters: Record<string, string[]>, many = false): Promise<vscode.Uri[] | undefined> {
@@ -235,6 +238,8 @@ export function registerDatasetCommands(d: DatasetCommandDeps): void {
     if (!s || node?.imageId === undefined) return;
     const p = s.requireImagePath(node.imageId); // refuses a path that leaves the dataset folder and image root
     if (!existsSync(p)) throw new Error(`${p}: image file is missing`);
+    // A visible preview viewer of this dataset moves to the image (prefetched: at once); otherwise a new tab.
+    if (await d.showInOpenViewer?.(s, node.imageId)) return;
     // PointBox's own viewer (also for PNG/JPEG, where it is only the optional editor): overlays and editing.
     await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(p), 'pointbox.viewer', { preview: true });
   });

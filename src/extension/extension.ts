@@ -160,7 +160,8 @@ export function activate(context: vscode.ExtensionContext): PointBoxApi {
   });
   register('pointbox.refreshModels', () => models.refresh());
 
-  registerDatasetCommands({ sessions, tree: datasetsTree, view: datasetsView, log, register, subscriptions: context.subscriptions });
+  const viewers: { provider?: ViewerEditorProvider } = {}; // registered below; a tree click may reuse one of its viewers
+  registerDatasetCommands({ sessions, tree: datasetsTree, view: datasetsView, log, register, subscriptions: context.subscriptions, showInOpenViewer: async (s, id) => viewers.provider?.showInOpenViewer(s, id) ?? false });
   context.subscriptions.push(registerInferenceCommands({ context, sessions, view: datasetsView, models, status, log, register }));
   const training = registerTrainingCommands({ context, sessions, models, runs: runsTree, runsView, log, register });
   context.subscriptions.push(training);
@@ -168,7 +169,7 @@ export function activate(context: vscode.ExtensionContext): PointBoxApi {
   const detector = new DetectorLayer(models, log, register);
   context.subscriptions.push(detector, registerBenchmarkCommands({ context, sessions, log, register }));
   // The CXR viewer: registering is cheap (nothing decodes until an image opens).
-  ViewerEditorProvider.register(context, sessions, log, detector);
+  viewers.provider = ViewerEditorProvider.register(context, sessions, log, detector);
 
   // First time in a workspace: open the datasets it contains (what workspaceContains activated us for),
   // so a cloned project shows its data at once. Later the user's own open/close choices are remembered.

@@ -33,7 +33,32 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
   /** Per open dataset: its navigator (tree order of images) for the document version it was built from. */
   private readonly navigators = new WeakMap<DatasetSession, { version: number; nav: ImageNavigator; pending: number }>();
 
+  /** The open viewers: the tab's document, what it shows, and how to move it to another image of its dataset. */
+  private readonly live = new Set<{ panel: vscode.WebviewPanel; documentUri: vscode.Uri; binding(): Binding | undefined; goTo(imageId: number): Promise<void> }>();
+
   constructor(private readonly extensionUri: vscode.Uri, private readonly sessions: DatasetSessions, private readonly log: vscode.LogOutputChannel, private readonly detector?: DetectorLayer) {}
+
+  /**
+   * A Datasets tree click (issue 13): shows the image in the visible viewer of the same dataset whose tab is a
+   * preview tab (the tab VS Code would replace anyway), through the viewer's own navigation, so a prefetched
+   * image paints from its cache instead of a new webview starting (about 2 s here). A pinned viewer is never
+   * taken over. False when no such viewer is open (the caller opens a tab) or pointbox.viewer.reuseForTree is off.
+   */
+  async showInOpenViewer(session: DatasetSession, imageId: number): Promise<boolean> {
+    if (!vscode.workspace.getConfiguration('pointbox').get<boolean>('viewer.reuseForTree', true)) return false;
+    const previewTabs = new Set<string>();
+    for (const g of vscode.window.tabGroups.all) {
+      for (const t of g.tabs) {
+        if (t.isPreview && t.input instanceof vscode.TabInputCustom && (t.input.viewType === VIEWER_VIEW_TYPE || t.input.viewType === IMAGE_VIEWER_VIEW_TYPE)) previewTabs.add(t.input.uri.toString());
+      }
+    }
+    const candidates = [...this.live].filter((v) => v.panel.visible && v.binding()?.session === session && previewTabs.has(v.documentUri.toString()));
+    const v = candidates.find((c) => c.panel.active) ?? candidates[0];
+    if (!v) return false;
+    if (v.binding()?.imageId !== imageId) await v.goTo(imageId);
+    v.panel.reveal(v.panel.viewColumn, true);
+    return true;
+  }
 
   static register(context: vscode.ExtensionContext, sessions: DatasetSessions, log: vscode.LogOutputChannel, detector?: DetectorLayer): ViewerEditorProvider {
     const provider = new ViewerEditorProvider(context.extensionUri, sessions, log, detector);
@@ -142,16 +167,17 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
     };
 
     let navChain: Promise<void> = Promise.resolve();
-    const navigate = async (direction: ViewerNavigation, cached: string[]) => {
+    const navigate = async (direction: ViewerNavigation | { imageId: number }, cached?: string[]) => {
       await bound;
       const b = binding;
-      const target = this.navigationTarget(b, direction);
+      const target = typeof direction === 'object' ? this.imageTarget(b, direction.imageId) : this.navigationTarget(b, direction);
       if (!b || typeof target !== 'object') { await post({ type: 'navigateFailed', message: typeof target === 'string' ? target : 'this image is in no open PointBox dataset: nothing to move to' }); return; }
       t0 = Date.now();
-      since = `'navigate ${direction}'`;
+      since = typeof direction === 'object' ? 'a tree click' : `'navigate ${direction}'`;
       generation++;
-      lastDirection = direction;
-      webviewHas = new Set(cached);
+      lastDirection = typeof direction === 'object' ? 'next' : direction;
+      // A host-initiated move (tree click) keeps what was posted; the webview's own list comes with its requests.
+      if (cached) webviewHas = new Set(cached);
       const uri = vscode.Uri.file(target.path);
       const key = await this.keyOf(uri).catch(() => uri.fsPath);
       // Rebind first: from here on edits, snapshots and the detector are about the new image.
@@ -222,7 +248,12 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
         }
       }
     });
-    panel.onDidDispose(() => { disposed = true; msgSub.dispose(); listSub.dispose(); sessionSub?.dispose(); });
+    const entry = {
+      panel, documentUri: document.uri, binding: () => binding,
+      goTo: (imageId: number) => (navChain = navChain.then(() => navigate({ imageId }))),
+    };
+    this.live.add(entry);
+    panel.onDidDispose(() => { disposed = true; this.live.delete(entry); msgSub.dispose(); listSub.dispose(); sessionSub?.dispose(); });
   }
 
   private budgetMB(): number {
@@ -256,6 +287,14 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
     const { nav, pending } = this.navigatorOf(b.session);
     const p = nav.position(b.imageId);
     return p ? { ...p, pending } : null;
+  }
+
+  /** A given image of the viewer's dataset as a navigation target (a refused or missing path says why). */
+  private imageTarget(b: Binding | undefined, imageId: number): { imageId: number; path: string } | string | undefined {
+    if (!b) return undefined;
+    if (!b.session.doc.image(imageId)) return `image id=${imageId} is not in the dataset`;
+    const p = b.session.imagePath(imageId);
+    return p ? { imageId, path: p } : `image id=${imageId}: its path leaves the dataset folder`;
   }
 
   /** Where a navigation goes: the image and its file, or why it goes nowhere. Images whose path is refused are skipped. */

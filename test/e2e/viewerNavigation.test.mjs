@@ -122,6 +122,20 @@ test('Shift+N goes to the next image with pending pseudo-boxes; ] at the end of 
   assert.match(end, /last image of train/);
 });
 
+test('a Datasets tree click shows the image in the open preview viewer: no new tab or webview, then [ goes on from there', { timeout: 180_000 }, async () => {
+  const third = base(group[2].file_name); const second = base(group[1].file_name);
+  const tabs = await page.locator('.tabs-container .tab').count();
+  await (await revealTreeRow(page.locator('.sidebar'), ['phantom-seed-5', 'train', 'Box-level', third])).click();
+  const s = await shows(frame, third); // the same webview frame, now showing the clicked image
+  assert.equal(s.title, third);
+  assert.ok(s.levels > 16, 'real pixels');
+  assert.match(await frame.locator('#pb-status').innerText(), new RegExp(`${third.replace('.', '\\.')} \\(3/${group.length} of train / Box-level`));
+  assert.equal(await page.locator('.tabs-container .tab').count(), tabs, 'no new tab');
+  await frame.locator('#pb-canvas').focus();
+  await page.keyboard.press('[');
+  await shows(frame, second);
+});
+
 test('the pixels shown after ] were the next file\'s own: the same as that file opened in a viewer of its own', { timeout: 240_000 }, async () => {
   const second = base(group[1].file_name);
   await quickOpen(page, second);

@@ -830,6 +830,8 @@ function navigate(direction: ViewerNavigation): void {
 }
 
 function onNavigated(m: Extract<HostToViewer, { type: 'navigated' }>): void {
+  // A move the host started (a Datasets tree click) is timed from its arrival, not from an older key press.
+  if (!navigating) navT0 = performance.now();
   navigating = false;
   delete canvas.dataset.navigating;
   delete canvas.dataset.navigateFailed;
