@@ -21,6 +21,7 @@ import { registerTrainingCommands } from './trainingCommands';
 import { registerBenchmarkCommands } from './benchmarkCommands';
 import { DetectorLayer } from './detectorLayer';
 import { closeDatasetJobs } from '../core/workers/datasetJobs';
+import { closeViewerPreviews } from '../core/workers/viewerPreviews';
 import type { DatasetDocument } from '../core/dataset/DatasetDocument';
 
 /** What `pointbox.showInfo` returns (used by users in the palette and by the integration tests). */
@@ -45,7 +46,9 @@ export interface PointBoxApi {
   /** For tests and the host benchmarks: an open dataset's document (edits as the viewer makes them) and work counters. */
   testing: {
     document(datasetUri: string): Promise<DatasetDocument>;
-    counters(): { snapshotsPosted: number; treeItemsBuilt: number; modelsHashed: number };
+    counters(): { snapshotsPosted: number; treeItemsBuilt: number; modelsHashed: number; viewerReloads: number };
+    /** The open viewers: file shown, webview ready (snapshots reach it), bound to an open dataset, visible. */
+    viewers(): { file: string; ready: boolean; bound: boolean; visible: boolean }[];
     /** Run folders whose trainer this window follows (started here or re-attached). */
     followedRuns(): string[];
     /** What the viewer's detector layer gets for an image file when turned on (the selected detector's boxes). */
@@ -186,6 +189,7 @@ export function activate(context: vscode.ExtensionContext): PointBoxApi {
     await sessions.saveAll();
     log.info(`deactivate: saved every open dataset in ${(performance.now() - t0).toFixed(0)} ms`);
     await closeDatasetJobs();
+    await closeViewerPreviews();
   };
 
   activationMs = performance.now() - moduleLoadedAt;
@@ -215,7 +219,8 @@ export function activate(context: vscode.ExtensionContext): PointBoxApi {
     },
     testing: {
       async document(uri: string) { return (await sessions.load(vscode.Uri.parse(uri))).doc; },
-      counters: () => ({ snapshotsPosted: ViewerEditorProvider.snapshotsPosted, treeItemsBuilt: datasetsTree.itemsBuilt, modelsHashed: models.hashed }),
+      counters: () => ({ snapshotsPosted: ViewerEditorProvider.snapshotsPosted, treeItemsBuilt: datasetsTree.itemsBuilt, modelsHashed: models.hashed, viewerReloads: ViewerEditorProvider.webviewReloads }),
+      viewers: () => viewers.provider?.viewers() ?? [],
       followedRuns: () => training.followed(),
       detect: (file: string) => detector.detect(file),
       async selectedDetector() { await models.ready(); return models.selectedDetector()?.uri.toString(); },

@@ -3,7 +3,9 @@
  * string-literal `type`. PROTOCOL_VERSION is sent with the first host message so a stale webview bundle is
  * detected instead of misreading fields.
  */
-export const PROTOCOL_VERSION = 3;
+import type { DecodedImage } from '../core/imaging/DecodedImage';
+
+export const PROTOCOL_VERSION = 4;
 
 /** A figure with its bootstrap 95 % interval over images (null when not resampled). */
 export interface EvaluationEstimate {
@@ -147,6 +149,11 @@ export type HostToViewer =
     key: string; cacheBudgetBytes: number; position: ViewerPosition | null }
   /** The file's bytes (an ArrayBuffer, never a JSON array); the webview decodes them in its worker. `key` names the file it is. */
   | { type: 'image'; bytes: ArrayBuffer; key: string }
+  /**
+   * A big file's reduced first image (protocol 4), decoded and box-reduced by the host while the webview
+   * starts, sent before the bytes: shown scaled to the full size until the full-resolution image is painted.
+   */
+  | { type: 'preview'; key: string; image: DecodedImage; fullWidth: number; fullHeight: number; factor: number }
   /**
    * The viewer moved to another image (answer to 'navigate'). When `cached` is true the webview said it holds
    * `key` decoded (or decoding) and no bytes follow; otherwise an 'image' message with the bytes follows.

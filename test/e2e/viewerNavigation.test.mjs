@@ -122,7 +122,7 @@ test('Shift+N goes to the next image with pending pseudo-boxes; ] at the end of 
   assert.match(end, /last image of train/);
 });
 
-test('a Datasets tree click shows the image in the open preview viewer: no new tab or webview, then [ goes on from there', { timeout: 180_000 }, async () => {
+test('a Datasets tree click shows the image in the open preview viewer: no new tab or webview, then [ goes on from there, Shift+P back to the pending image', { timeout: 180_000 }, async () => {
   const third = base(group[2].file_name); const second = base(group[1].file_name);
   const tabs = await page.locator('.tabs-container .tab').count();
   await (await revealTreeRow(page.locator('.sidebar'), ['phantom-seed-5', 'train', 'Box-level', third])).click();
@@ -134,6 +134,9 @@ test('a Datasets tree click shows the image in the open preview viewer: no new t
   await frame.locator('#pb-canvas').focus();
   await page.keyboard.press('[');
   await shows(frame, second);
+  // Shift+P: the previous image with pending pseudo-boxes (searching backwards round the dataset: the only one).
+  await page.keyboard.press('Shift+P');
+  assert.equal((await shows(frame, base(pendingImage.file_name))).reviews, '1:pending');
 });
 
 test('the pixels shown after ] were the next file\'s own: the same as that file opened in a viewer of its own', { timeout: 240_000 }, async () => {
