@@ -46,7 +46,7 @@ const SHORTCUTS = [
   ['Middle-drag, Space+drag', 'pan'], ['V P B H W', 'select / point / box / pan / W/L tool'],
   ['F / 1 / 0', 'fit / 1:1 / reset view and window'], ['I', 'invert'], ['O', 'overlays on/off'], ['T', "detector layer on/off (the selected detector's boxes)"],
   ['G', 'hidden ground-truth boxes (points-level images) on/off'], ['A / R', 'accept / reject the selected pending pseudo-box'], ['N', 'next pending pseudo-box in this image (none left: the next image with some)'],
-  ['] / [', 'next / previous image of this group (same split and label level, the Datasets tree\'s order)'], ['Shift+N', 'next image with pending pseudo-boxes'],
+  ['] / [', 'next / previous image of this group (same split and label level, the Datasets tree\'s order)'], ['Shift+N / Shift+P', 'next / previous image with pending pseudo-boxes'],
   ['D', 'DICOM header panel'], ['PageUp / PageDown', 'previous / next frame (multi-frame files)'],
   ['Delete', 'delete the selected annotation'], ['Ctrl+Z / Ctrl+Y', 'undo / redo (dataset)'], ['Esc', 'clear selection'], ['?', 'this list'],
 ];
@@ -101,6 +101,7 @@ root.innerHTML = `
     <span class="sep pb-edit"></span>
     <vscode-button id="pb-prev-image" class="pb-edit" secondary title="Previous image of this group ([)">◀ Image</vscode-button>
     <vscode-button id="pb-next-image" class="pb-edit" secondary title="Next image of this group (])">Image ▶</vscode-button>
+    <vscode-button id="pb-prev-pending-image" class="pb-edit" secondary title="Previous image with pending pseudo-boxes (Shift+P)">◀ Pending image</vscode-button>
     <vscode-button id="pb-next-pending-image" class="pb-edit" secondary title="Next image with pending pseudo-boxes (Shift+N)">Pending image ▶</vscode-button>
     <vscode-button id="pb-delete" class="pb-edit" secondary title="Delete the selected annotation (Delete)">Delete</vscode-button>
     <vscode-button id="pb-keys" secondary title="Keyboard shortcuts (?)">?</vscode-button>
@@ -139,6 +140,12 @@ let fileName = '';
 let dataset: ViewerDataset | null = null;
 let decoder: Promise<DecodeClient> | undefined;
 let image: DecodedImage | undefined;
+/**
+ * A big file's reduced first image from the host (protocol 4), shown scaled to the full size until `image`
+ * (full resolution) is painted. Only looked at; tools and edits wait for the full image.
+ */
+let preview: { key: string; image: DecodedImage; fullWidth: number; fullHeight: number } | undefined;
+let previewDirty = false;
 let voi: ViewerVoi = { kind: 'window', center: 128, width: 256 };
 let presets: VoiPreset[] = [];
 let invert = false;
@@ -230,6 +237,7 @@ $('pb-delete').addEventListener('click', () => deleteSelected());
 $('pb-prev-image').addEventListener('click', () => navigate('previous'));
 $('pb-next-image').addEventListener('click', () => navigate('next'));
 $('pb-next-pending-image').addEventListener('click', () => navigate('nextPending'));
+$('pb-prev-pending-image').addEventListener('click', () => navigate('previousPending'));
 $('pb-keys').addEventListener('click', () => { help.hidden = !help.hidden; });
 $('pb-header-toggle').addEventListener('click', () => toggleHeader());
 phiBox.addEventListener('change', () => renderHeader());
@@ -279,7 +287,7 @@ function setVoi(v: ViewerVoi): void {
   schedule();
 }
 
-function toggleInvert(): void { invert = !invert; displayDirty = true; schedule(); }
+function toggleInvert(): void { invert = !invert; displayDirty = true; previewDirty = true; schedule(); }
 function toggleOverlays(): void { showOverlays = !showOverlays; $('pb-overlays').toggleAttribute('secondary', !showOverlays); schedule(); }
 function toggleDetector(): void {
   showDetector = !showDetector;
@@ -302,6 +310,7 @@ function resizeCanvas(): void {
   const h = Math.max(1, Math.round(stage.clientHeight * dpr));
   if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
   if (fitMode && image) view = fitTransform(image.width, image.height, stage.clientWidth, stage.clientHeight);
+  else if (fitMode && preview) view = fitTransform(preview.fullWidth, preview.fullHeight, stage.clientWidth, stage.clientHeight);
 }
 new ResizeObserver(() => { resizeCanvas(); schedule(); }).observe(stage);
 
@@ -326,6 +335,15 @@ function draw(): void {
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     if (showOverlays) drawOverlays();
     if (showOverlays && showDetector) drawDetections();
+  } else if (preview) {
+    const p = preview;
+    if (previewDirty) { renderDisplay(p.image, defaultVoi(p.image), invert, display); previewDirty = false; }
+    ctx.setTransform(dpr * view.scale, 0, 0, dpr * view.scale, dpr * view.tx, dpr * view.ty);
+    ctx.imageSmoothingEnabled = true;
+    // Stretched over the full image's extent, so overlays (image coordinates) sit where they will stay.
+    ctx.drawImage(display, 0, 0, p.image.width, p.image.height, 0, 0, p.fullWidth, p.fullHeight);
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    if (showOverlays) drawOverlays();
   }
   // Observable state for the UI tests (and handy in devtools): the transform in CSS pixels of the canvas.
   Object.assign(canvas.dataset, { frame: String(image?.frameIndex ?? 0), displayMs: displayMs.toFixed(1), scale: String(view.scale), tx: String(view.tx), ty: String(view.ty), renders: String(renders),
@@ -657,6 +675,8 @@ window.addEventListener('keydown', (e) => {
   else if (k === 'a' || k === 'A') review('accepted');
   else if (k === 'r' || k === 'R') review('rejected');
   else if (k === 'N' && e.shiftKey) navigate('nextPending');
+  // Shift+P, not P (the point tool): back along the review walk.
+  else if (k === 'P' && e.shiftKey) navigate('previousPending');
   else if (k === 'n' || k === 'N') nextPending();
   else if (k === ']') navigate('next');
   else if (k === '[') navigate('previous');
@@ -773,6 +793,22 @@ async function openImage(bytes: ArrayBuffer, key: string): Promise<void> {
   mark('painted');
 }
 
+/** A big file's reduced first image: on screen at once, fitted as the full image will be; replaced by present(). */
+function showPreview(m: Extract<HostToViewer, { type: 'preview' }>): void {
+  if (m.key !== currentKey || image) return; // another file by now, or the full image won the race
+  preview = { key: m.key, image: m.image, fullWidth: m.fullWidth, fullHeight: m.fullHeight };
+  previewDirty = true;
+  message.hidden = true;
+  fitMode = true;
+  draw();
+  canvas.dataset.state = 'preview';
+  Object.assign(canvas.dataset, {
+    file: fileName, previewWidth: String(m.image.width), previewHeight: String(m.image.height), previewFactor: String(m.factor),
+    previewAt: (performance.timeOrigin + performance.now()).toFixed(1),
+  });
+  mark(`preview(1/${m.factor})`);
+}
+
 /** A likely next image: decoded now, kept in the cache until it is asked for or evicted. */
 function prefetchImage(bytes: ArrayBuffer, key: string, name: string): void {
   if (cache.has(key) || decoding.has(key) || cache.budgetBytes <= 0) return;
@@ -793,6 +829,7 @@ function updateCacheState(): void {
 /** Puts a decoded image on screen: default window, fit, the header; reports the paint. */
 function present(entry: CachedImage, key: string, t0: number, fromCache: boolean): void {
   image = entry.image;
+  preview = undefined;
   fileBytes = entry.bytes;
   cache.set(key, entry, cacheBytes(entry)); // counted against the budget, never evicted while shown
   cache.pin([key]);
@@ -853,6 +890,7 @@ function onNavigated(m: Extract<HostToViewer, { type: 'navigated' }>): void {
   }
   // Not decoded yet: nothing of the old image stays on screen (an edit there would land on the new one).
   image = undefined;
+  preview = undefined;
   fileBytes = undefined;
   canvas.dataset.state = 'loading';
   message.hidden = false;
@@ -878,6 +916,7 @@ window.addEventListener('message', (ev: MessageEvent<HostToViewer>) => {
       setDataset(m.dataset);
       return;
     case 'image': void openImage(m.bytes, m.key); return;
+    case 'preview': showPreview(m); return;
     case 'prefetch': prefetchImage(m.bytes, m.key, m.fileName); return;
     case 'navigated': onNavigated(m); return;
     case 'navigateFailed':
