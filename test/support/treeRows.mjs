@@ -32,10 +32,13 @@ export async function revealTreeRow(container, path, { timeout = 90_000 } = {}) 
   return row;
 }
 
-/** Collapses the given level-1 rows (datasets) that are expanded, so others fit on screen. */
-export async function collapseTreeRoots(container, names) {
+/** Collapses the given rows of one level that are expanded, so others fit on screen (the tree is a virtual list). */
+export async function collapseTreeRows(container, level, names) {
   for (const name of names) {
-    const r = container.locator(`.monaco-list-row[aria-level="1"]:has-text(${JSON.stringify(name)})`).first();
+    const r = container.locator(`.monaco-list-row[aria-level="${level}"]:has-text(${JSON.stringify(name)})`).first();
     if ((await r.getAttribute('aria-expanded', { timeout: 2_000 }).catch(() => null)) === 'true') await r.click();
   }
 }
+
+/** Collapses the given level-1 rows (datasets) that are expanded. */
+export const collapseTreeRoots = (container, names) => collapseTreeRows(container, 1, names);
