@@ -78,14 +78,14 @@ async function main() {
     // painted from its cache when the image was prefetched (the next ones of the group are).
     writeFileSync(settingsFile, JSON.stringify({ 'pointbox.viewer.reuseForTree': false }));
     await page.waitForTimeout(3000); // the configuration watcher
-    /** Clicks `name` in the tree; its viewer frame, its canvas state once painted, and the click time. */
-    const clickInTree = async (name) => {
-      const row = await revealTreeRow(sidebar, [d.info.name, 'train', 'Box-level', name]);
+    /** Clicks `name` (an image of `split` / Box-level) in the tree; its viewer frame, its canvas state once painted, and the click time. */
+    const clickInTree = async (name, split = 'train', timeoutMs = 120_000) => {
+      const row = await revealTreeRow(sidebar, [d.info.name, split, 'Box-level', name]);
       await page.waitForTimeout(500);
       const t0 = Date.now();
       await row.click();
       const f = await viewerFrame(page, name);
-      return { f, s: await shown(f, name), t0 };
+      return { f, s: await shown(f, name, timeoutMs), t0 };
     };
     const clicks = [];
     for (let k = 0; k < Math.min(ROUNDS, 6); k++) {
@@ -233,14 +233,7 @@ async function main() {
       writeFileSync(settingsFile, JSON.stringify({ 'pointbox.viewer.prefetchBudgetMB': 0 }));
       await page.waitForTimeout(3000);
       const small = d.images.filter((i) => i.split === 'test' && i.label_level === 'boxes' && !i.file_name.includes(BIG_IN_TREE)).map((i) => base(i.file_name)).sort()[0];
-      const clickTest = async (name) => {
-        const r = await revealTreeRow(sidebar, [d.info.name, 'test', 'Box-level', name]);
-        await page.waitForTimeout(500);
-        const t0 = Date.now();
-        await r.click();
-        const vf = await viewerFrame(page, name);
-        return { s: await shown(vf, name, 180_000), t0 };
-      };
+      const clickTest = (name) => clickInTree(name, 'test', 180_000);
       // The train group's rows would push the test split below the visible part of the (virtual) list.
       await collapseTreeRows(sidebar, 2, ['train']);
       const treePreview = [];
