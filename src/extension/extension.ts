@@ -47,8 +47,8 @@ export interface PointBoxApi {
   testing: {
     document(datasetUri: string): Promise<DatasetDocument>;
     counters(): { snapshotsPosted: number; treeItemsBuilt: number; modelsHashed: number; viewerReloads: number };
-    /** The open viewers: file shown, webview ready (snapshots reach it), bound to an open dataset, visible. */
-    viewers(): { file: string; ready: boolean; bound: boolean; visible: boolean }[];
+    /** The open viewers: file shown, webview ready (snapshots reach it), bound to an open dataset, visible, the first message types received (diagnostics). */
+    viewers(): { file: string; ready: boolean; bound: boolean; visible: boolean; received: string[] }[];
     /** Run folders whose trainer this window follows (started here or re-attached). */
     followedRuns(): string[];
     /** What the viewer's detector layer gets for an image file when turned on (the selected detector's boxes). */

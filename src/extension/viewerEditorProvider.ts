@@ -139,14 +139,16 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
     // The first file is read while the webview starts (its script takes most of a second to load in a browser).
     let early: Promise<ArrayBuffer> | undefined = readBytes(document.uri);
     early.catch(() => undefined);
-    // A big file's reduced first image, decoded in a worker while the webview starts (issue 13).
-    let earlyPreview: Promise<ReducedImage | undefined> | undefined = this.previewOf(document.uri);
+    // A big file's reduced first image, decoded in a worker while the webview starts (issue 13). Aborted when
+    // the viewer moves on or closes: flipping through cold big files must not queue decodes nobody will see.
+    let previewAbort = new AbortController();
+    let earlyPreview: Promise<ReducedImage | undefined> | undefined = this.previewOf(document.uri, previewAbort.signal);
     const sendImage = async () => {
       const want = shown;
       try {
         const isFirst = want.uri.toString() === document.uri.toString();
         const first = isFirst ? early : undefined;
-        const preview = (isFirst ? earlyPreview : undefined) ?? this.previewOf(want.uri);
+        const preview = (isFirst ? earlyPreview : undefined) ?? this.previewOf(want.uri, previewAbort.signal);
         early = undefined;
         earlyPreview = undefined;
         const bytesP = first ?? readBytes(want.uri);
@@ -199,6 +201,8 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
       t0 = Date.now();
       since = typeof direction === 'object' ? 'a tree click' : `'navigate ${direction}'`;
       generation++;
+      previewAbort.abort();
+      previewAbort = new AbortController();
       lastDirection = typeof direction === 'object' ? 'next' : direction;
       // A host-initiated move (tree click) keeps what was posted; the webview's own list comes with its requests.
       if (cached) webviewHas = new Set(cached);
@@ -295,24 +299,27 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
       this.log.warn(`viewer: the page of ${shown.uri.fsPath} did not start in ${ViewerEditorProvider.START_TIMEOUT_MS / 1000} s on screen; loading it again`);
       webview.html = webviewHtml(webview, this.extensionUri, 'viewer', shown.fileName, { body: 'viewer' });
     }, 1000);
-    panel.onDidDispose(() => { disposed = true; clearInterval(watchdog); this.live.delete(entry); msgSub.dispose(); listSub.dispose(); sessionSub?.dispose(); });
+    panel.onDidDispose(() => { disposed = true; previewAbort.abort(); clearInterval(watchdog); this.live.delete(entry); msgSub.dispose(); listSub.dispose(); sessionSub?.dispose(); });
   }
 
   /**
    * The reduced first image of a file at least pointbox.viewer.previewMinMB big, or undefined (small file,
    * setting off, or its decode failed: the full decode in the webview then reports the problem).
    */
-  private previewOf(uri: vscode.Uri): Promise<ReducedImage | undefined> | undefined {
+  private previewOf(uri: vscode.Uri, signal: AbortSignal): Promise<ReducedImage | undefined> | undefined {
     const minMB = vscode.workspace.getConfiguration('pointbox').get<number>('viewer.previewMinMB', 4);
     if (!(Number.isFinite(minMB) && minMB > 0)) return undefined;
     return (async () => {
       const st = await vscode.workspace.fs.stat(uri);
       if (st.size < minMB * 2 ** 20) return undefined;
-      const r = await viewerPreview(uri.fsPath, ViewerEditorProvider.PREVIEW_MAX_SIDE);
+      const r = await viewerPreview(uri.fsPath, ViewerEditorProvider.PREVIEW_MAX_SIDE, { signal });
       if (r.factor === 1) return undefined;
       this.log.info(`viewer: reduced first image of ${path.basename(uri.fsPath)}: ${r.image.width}x${r.image.height} (1/${r.factor}) in ${r.ms.toFixed(0)} ms`);
       return r;
-    })().catch((e) => { this.log.info(`viewer: no reduced first image of ${uri.fsPath}: ${e instanceof Error ? e.message : String(e)}`); return undefined; });
+    })().catch((e) => {
+      if ((e as Error)?.name !== 'AbortError') this.log.info(`viewer: no reduced first image of ${uri.fsPath}: ${e instanceof Error ? e.message : String(e)}`);
+      return undefined;
+    });
   }
 
   private budgetMB(): number {

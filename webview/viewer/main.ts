@@ -144,7 +144,7 @@ let image: DecodedImage | undefined;
  * A big file's reduced first image from the host (protocol 4), shown scaled to the full size until `image`
  * (full resolution) is painted. Only looked at; tools and edits wait for the full image.
  */
-let preview: { key: string; image: DecodedImage; fullWidth: number; fullHeight: number } | undefined;
+let preview: { image: DecodedImage; fullWidth: number; fullHeight: number } | undefined;
 let previewDirty = false;
 let voi: ViewerVoi = { kind: 'window', center: 128, width: 256 };
 let presets: VoiPreset[] = [];
@@ -796,7 +796,7 @@ async function openImage(bytes: ArrayBuffer, key: string): Promise<void> {
 /** A big file's reduced first image: on screen at once, fitted as the full image will be; replaced by present(). */
 function showPreview(m: Extract<HostToViewer, { type: 'preview' }>): void {
   if (m.key !== currentKey || image) return; // another file by now, or the full image won the race
-  preview = { key: m.key, image: m.image, fullWidth: m.fullWidth, fullHeight: m.fullHeight };
+  preview = { image: m.image, fullWidth: m.fullWidth, fullHeight: m.fullHeight };
   previewDirty = true;
   message.hidden = true;
   fitMode = true;

@@ -13,12 +13,15 @@ export type ViewerPreviewReply = ({ ok: true; ms: number } & ReducedImage) | { o
 
 let pool: WorkerPool<ViewerPreviewJob, ViewerPreviewReply> | undefined;
 
-/** The file decoded and reduced to at most `maxSide` pixels on its longer side; rejects with the decoder's message. */
-export async function viewerPreview(file: string, maxSide: number, opts: { timeoutMs?: number } = {}): Promise<ReducedImage & { ms: number }> {
+/**
+ * The file decoded and reduced to at most `maxSide` pixels on its longer side; rejects with the decoder's
+ * message. `signal`: the viewer moved on, so a queued decode is dropped (a running one stops with its worker).
+ */
+export async function viewerPreview(file: string, maxSide: number, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ReducedImage & { ms: number }> {
   pool ??= new WorkerPool<ViewerPreviewJob, ViewerPreviewReply>(resolveWorkerScript('viewerPreview', join(__dirname, 'viewerPreview.worker.ts')), {
     size: 1, timeoutMs: 30_000, maxHeapMb: 2048,
   });
-  const r = await pool.run({ file, maxSide }, [], { timeoutMs: opts.timeoutMs });
+  const r = await pool.run({ file, maxSide }, [], { timeoutMs: opts.timeoutMs, signal: opts.signal });
   if (!r.ok) throw new Error(r.message);
   return r;
 }

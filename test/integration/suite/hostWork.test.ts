@@ -145,7 +145,9 @@ describe('Host work off the main thread', function () {
     await vscode.commands.executeCommand('pointbox.splitDataset', { uri }, { val: 0.2, boxRatio: 0.2, seed: 0 });
     const doc = await a.testing.document(uri.toString());
     const images = doc.data.images.filter((im: any) => im.split === 'train' && im.label_level === 'points').slice(0, 3);
-    // images[0] last, so its viewer is the active one: its webview is on screen and surely loads.
+    // images[0] last, so its viewer is the active one, on screen (a hidden tab's page may not load at all).
+    // Even on screen a page sometimes never starts (1 run in 5 of the vsix tier before the viewer's start
+    // watchdog existed); the watchdog reloads it after 20 s, within the 90 s waited here.
     for (const im of images.slice().reverse()) {
       await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(doc.imagePath(im)), 'pointbox.viewer', { preview: false });
     }

@@ -68,6 +68,8 @@ test('the preview worker decodes a real DICOM file off the thread and reduces it
     const bad = join(dir, 'broken.dcm');
     writeFileSync(bad, Buffer.from('not a dicom file at all'));
     await assert.rejects(viewerPreview(bad, 256), /broken\.dcm/);
+    // The viewer moved on before the decode started: dropped, as an AbortError (the host logs nothing then).
+    await assert.rejects(viewerPreview(file, 256, { signal: AbortSignal.abort() }), { name: 'AbortError' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
