@@ -92,7 +92,14 @@ describe('Host work off the main thread', function () {
     metrics.hostImages = ids.length;
   });
 
-  after(() => { if (work) fs.rmSync(work, { recursive: true, force: true }); });
+  after(async () => {
+    if (!work) return;
+    // The last edit's debounced save (and its atomic temp file) may still be on its way into `work`:
+    // Close Dataset flushes it and takes the dataset off the open list (later suites list the open
+    // datasets). CI once failed here with ENOTEMPTY when the save's temp file landed mid-removal.
+    if (dataset) await vscode.commands.executeCommand('pointbox.closeDataset', { uri: vscode.Uri.file(dataset) });
+    fs.rmSync(work, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+  });
 
   it('noise floor: the longest stall of the idle host over 3 s (other programs on a shared machine delay it too)', async () => {
     // PointBox active and its views shown (first model scan, job worker started) before anything is measured.
