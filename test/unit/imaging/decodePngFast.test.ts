@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { inflateSync } from 'node:zlib';
+import { deflateSync, inflateSync } from 'node:zlib';
 import { decodePngFast } from '../../../src/core/imaging/decodePngFast';
 import { decodePngBytes } from '../../../src/core/imaging/decodeRaster';
 
@@ -71,4 +71,83 @@ test('a corrupt IDAT declines the fast path so fast-png reports the error', () =
   const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000004000000040800000000', 'hex');
   const bad = Buffer.concat([png, Buffer.from([0, 0, 0, 0]), Buffer.from('0000000549444154deadbeef0000000000', 'hex')]);
   assert.equal(decodePngFast(bad, inflate, 'bad.png'), undefined);
+});
+
+/** CRC-32 of PNG chunks (fast-png checks it). */
+const crcTable = Array.from({ length: 256 }, (_, n) => { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; return c >>> 0; });
+function chunk(type: string, data: Buffer): Buffer {
+  const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  let c = 0xffffffff;
+  for (const b of td) c = crcTable[(c ^ b) & 255]! ^ (c >>> 8);
+  const out = Buffer.alloc(12 + data.length);
+  out.writeUInt32BE(data.length, 0); td.copy(out, 4); out.writeUInt32BE((c ^ 0xffffffff) >>> 0, 8 + data.length);
+  return out;
+}
+
+/**
+ * A PNG whose row y is filtered with filter (y + first) % 5, written here from the specification (the
+ * encoder side, with the spec's own Paeth), so every filter meets the first row, the left edge and every
+ * other filter above it, at every bytes-per-pixel the fast path takes.
+ */
+function pngWithFilters(samples: Uint8Array, width: number, height: number, depth: number, colorType: number, first: number): Buffer {
+  const bpp = ({ 0: 1, 2: 3, 4: 2, 6: 4 } as Record<number, number>)[colorType]! * depth / 8;
+  const stride = width * bpp;
+  const raw = Buffer.alloc((stride + 1) * height);
+  for (let y = 0; y < height; y++) {
+    const f = (y + first) % 5;
+    raw[y * (stride + 1)] = f;
+    for (let i = 0; i < stride; i++) {
+      const x = samples[y * stride + i]!;
+      const a = i >= bpp ? samples[y * stride + i - bpp]! : 0;
+      const b = y > 0 ? samples[(y - 1) * stride + i]! : 0;
+      const c = i >= bpp && y > 0 ? samples[(y - 1) * stride + i - bpp]! : 0;
+      const p = a + b - c; const pa = Math.abs(p - a); const pb = Math.abs(p - b); const pc = Math.abs(p - c);
+      const pred = [0, a, b, (a + b) >> 1, pa <= pb && pa <= pc ? a : pb <= pc ? b : c][f]!;
+      raw[y * (stride + 1) + 1 + i] = (x - pred) & 255;
+    }
+  }
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0); ihdr.writeUInt32BE(height, 4); ihdr[8] = depth; ihdr[9] = colorType;
+  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+test('every filter type on every row, the first row included, at 1, 2, 3, 4, 6 and 8 bytes per pixel: the original samples back', () => {
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 255;
+  const W = 13; const H = 11;
+  for (const [depth, colorType] of [[8, 0], [16, 0], [8, 4], [8, 2], [8, 6], [16, 2], [16, 6]] as const) {
+    const ch = ({ 0: 1, 2: 3, 4: 2, 6: 4 } as Record<number, number>)[colorType]!;
+    const bpp = ch * depth / 8;
+    // Noise (wrap-arounds, every Paeth branch) on top of a ramp (ties between the predictors).
+    const samples = Uint8Array.from({ length: W * H * bpp }, (_, k) => (k % 3 === 0 ? rnd() : (k * 7 + (k >> 4)) & 255));
+    for (let first = 0; first < 5; first++) {
+      const name = `depth ${depth}, colour type ${colorType}, first row filter ${first}`;
+      const png = pngWithFilters(samples, W, H, depth, colorType, first);
+      same(name, png);
+      const img = decodePngFast(png, inflate, name)!;
+      const keep = ch === 2 ? 1 : ch === 4 ? 3 : ch;
+      for (let px = 0; px < W * H; px++) {
+        for (let c = 0; c < keep; c++) {
+          const k = (px * ch + c) * (depth / 8);
+          const want = depth === 8 ? samples[k]! : (samples[k]! << 8) | samples[k + 1]!;
+          if (img.data[px * keep + c] !== want) assert.fail(`${name}: pixel ${px} channel ${c} is ${img.data[px * keep + c]}, was ${want}`);
+        }
+      }
+    }
+  }
+});
+
+test('a filter type above 4 is an error naming the row, not a silent decode', () => {
+  const png = pngWithFilters(new Uint8Array(4 * 4), 4, 4, 8, 0, 0);
+  // Rewrite the filter byte of row 2 inside the deflated stream: re-deflate a patched copy.
+  const parts: Buffer[] = []; let p = 8;
+  while (p < png.length) { const len = png.readUInt32BE(p); if (png.toString('ascii', p + 4, p + 8) === 'IDAT') parts.push(png.subarray(p + 8, p + 8 + len)); p += 12 + len; }
+  const raw = inflateSync(Buffer.concat(parts));
+  raw[2 * 5] = 5;
+  const ihdr = Buffer.alloc(13); ihdr.writeUInt32BE(4, 0); ihdr.writeUInt32BE(4, 4); ihdr[8] = 8; ihdr[9] = 0;
+  const bad = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  assert.throws(() => decodePngFast(bad, inflate, 'bad-filter.png'), /bad filter type 5 in row 2/);
+  raw[2 * 5] = 0; raw[0] = 5; // on the first row too (which maps its filters before the switch)
+  const bad0 = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  assert.throws(() => decodePngFast(bad0, inflate, 'bad-filter.png'), /bad filter type 5 in row 0/);
 });
