@@ -289,7 +289,7 @@ async function main() {
     const w = out.wl[0];
     lines.push(`| 2500x3000 window/level right-drag | ${w.fps.toFixed(1)} frames/s (${w.frames} frames in ${w.elapsed} ms, ${w.moves} mouse moves; one recompute ${fmt(w.recomputeMs)} ms) | >= 30 fps | ${w.fps >= 30 ? 'yes' : 'NO'} |`);
   } else lines.push('| 2500x3000 window/level right-drag | n/a (fixture not generated: scripts/fixtures-imaging.py needs ../shared/data) | >= 30 fps | n/a |');
-  lines.push('', 'Where the first paint goes (ms since the webview document started; decode ms in brackets), last click and last big open:', '',
+  lines.push('', 'Where the first paint goes (ms since the webview document started; "page": VS Code hands our HTML to it, so everything before is its own webview start-up; decode ms in brackets), last click and last big open:', '',
     `- 1024: ${out.clickTimelines?.at(-1) ?? 'n/a'}`, `- 2500x3000, Quick Open: ${out.bigTimelines?.at(-1) ?? 'n/a'}`);
   lines.push('', `First click of the run: ${fmt(out.click?.[0])} ms (the first viewer of the window also starts the extension's webview machinery).`);
   console.log(lines.join('\n'));

@@ -5,7 +5,7 @@ import { ImageNavigator } from '../core/dataset/imageNavigator';
 import { boxFromCorners, clampPoint } from '../shared/viewerGeometry';
 import type { DatasetSession } from './DatasetSession';
 import type { DatasetSessions } from './DatasetSessions';
-import { webviewHtml } from './webviewHtml';
+import { webviewHtml, type WebviewHtmlOptions } from './webviewHtml';
 import type { DetectorLayer } from './detectorLayer';
 import type { ReducedImage } from '../core/imaging/reducedImage';
 import { viewerPreview } from '../core/workers/viewerPreviews';
@@ -100,7 +100,7 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
     // VS Code names a custom editor's tab after its document, so the tab keeps the first file's name; the
     // viewer's title bar line and status line say which file is shown.
     let shown = { uri: document.uri, fileName: path.basename(document.uri.fsPath), key: '' };
-    webview.html = webviewHtml(webview, this.extensionUri, 'viewer', shown.fileName, { body: 'viewer' });
+    webview.html = webviewHtml(webview, this.extensionUri, 'viewer', shown.fileName, this.viewerPage(webview));
     // postMessage rejects once the panel is gone; nothing to do then.
     const post = (m: HostToViewer) => webview.postMessage(m).then(undefined, () => false);
 
@@ -153,6 +153,9 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
         earlyPreview = undefined;
         const bytesP = first ?? readBytes(want.uri);
         // The preview goes first or not at all: behind 15 MB of bytes in the same channel it would be too late.
+        // Tried and measured (viewer bench, 2 cores, 2026-12-06): the bytes in 2 MB slices from the start with
+        // the preview slipped in between slices put the reduced image at 707 ms instead of 401 and full
+        // resolution no earlier (2166 vs 2038 ms): the transfer takes the CPU the preview's decode needs.
         const p = await Promise.race([preview, new Promise<undefined>((r) => setTimeout(() => r(undefined), ViewerEditorProvider.PREVIEW_WAIT_MS))]);
         if (p && want === shown) await post({ type: 'preview', key: want.key, image: p.image, fullWidth: p.fullWidth, fullHeight: p.fullHeight, factor: p.factor });
         const bytes = await bytesP;
@@ -297,7 +300,7 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
       reloaded = true;
       ViewerEditorProvider.webviewReloads++;
       this.log.warn(`viewer: the page of ${shown.uri.fsPath} did not start in ${ViewerEditorProvider.START_TIMEOUT_MS / 1000} s on screen; loading it again`);
-      webview.html = webviewHtml(webview, this.extensionUri, 'viewer', shown.fileName, { body: 'viewer' });
+      webview.html = webviewHtml(webview, this.extensionUri, 'viewer', shown.fileName, this.viewerPage(webview));
     }, 1000);
     panel.onDidDispose(() => { disposed = true; previewAbort.abort(); clearInterval(watchdog); this.live.delete(entry); msgSub.dispose(); listSub.dispose(); sessionSub?.dispose(); });
   }
@@ -306,6 +309,21 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
    * The reduced first image of a file at least pointbox.viewer.previewMinMB big, or undefined (small file,
    * setting off, or its decode failed: the full decode in the webview then reports the problem).
    */
+  /**
+   * The viewer page, with its decode worker's URLs on #root so the page starts the worker at once instead of
+   * after the host's 'init' (the worker was ready ~300 ms after 'init'; now before it, BENCHMARKS.md).
+   */
+  private viewerPage(webview: vscode.Webview): WebviewHtmlOptions {
+    const dist = vscode.Uri.joinPath(this.extensionUri, 'dist');
+    return {
+      body: 'viewer',
+      rootData: {
+        workerUrl: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview', 'decodeWorker.js')).toString(),
+        wasmBaseUrl: `${webview.asWebviewUri(vscode.Uri.joinPath(dist, 'wasm')).toString()}/`,
+      },
+    };
+  }
+
   private previewOf(uri: vscode.Uri, signal: AbortSignal): Promise<ReducedImage | undefined> | undefined {
     const minMB = vscode.workspace.getConfiguration('pointbox').get<number>('viewer.previewMinMB', 4);
     if (!(Number.isFinite(minMB) && minMB > 0)) return undefined;

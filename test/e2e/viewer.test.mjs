@@ -103,6 +103,36 @@ test('an image opened from the Datasets tree renders real pixels in the viewer',
   console.log(`# viewer: ${target.width}x${target.height} phantom DICOM on screen ${openMs} ms after the tree click`);
 });
 
+test('the viewer page runs under a strict CSP: its scripts nonce\'d, no inline or eval allowance, no network; its decode worker starts from #root', { timeout: 60_000 }, async () => {
+  const doc = await frame.evaluate(() => ({
+    csp: document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content') ?? '',
+    scripts: [...document.scripts].map((s) => ({ nonce: s.nonce, src: s.src })),
+    workerUrl: document.getElementById('root')?.dataset.workerUrl ?? '',
+    timeline: document.getElementById('pb-canvas')?.dataset.timeline ?? '',
+  }));
+  const directives = Object.fromEntries(doc.csp.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v]));
+  assert.deepEqual(directives['default-src'], ["'none'"]);
+  assert.equal(directives['script-src'].filter((v) => !v.startsWith("'nonce-")).join(' '), "'wasm-unsafe-eval'", doc.csp);
+  // Only the webview's own resources (webview.cspSource: 'self' and VS Code's resource origin, which it serves
+  // locally), blob:/data: for decoded images and the worker; 'unsafe-inline' for styles only.
+  const allowed = new Set(["'none'", "'self'", 'https://*.vscode-cdn.net', 'blob:', 'data:']);
+  for (const [k, d] of Object.entries(directives)) {
+    for (const v of d) assert.ok(allowed.has(v) || (k === 'script-src' && (v.startsWith("'nonce-") || v === "'wasm-unsafe-eval'")) || (k === 'style-src' && v === "'unsafe-inline'"), `${k} ${v} in ${doc.csp}`);
+  }
+  assert.ok(!directives['script-src'].includes("'unsafe-inline'"));
+  const nonce = directives['script-src'].find((v) => v.startsWith("'nonce-")).slice(7, -1);
+  // Ours: the page-start line and the bundle, both with this load's nonce (VS Code adds one inline script of
+  // its own, without a nonce, to every webview page).
+  const ours = doc.scripts.filter((x) => x.nonce);
+  assert.equal(ours.length, 2, JSON.stringify(doc.scripts));
+  assert.ok(ours.every((x) => x.nonce === nonce), JSON.stringify(doc.scripts));
+  assert.match(ours[1].src, /\/dist\/webview\/viewer\.js$/);
+  assert.ok(doc.scripts.filter((x) => x.src).every((x) => x.nonce === nonce), 'no script file without the nonce');
+  // The worker's URL is on the page, so the worker starts while the host answers 'ready'; it did start.
+  assert.match(doc.workerUrl, /decodeWorker\.js$/);
+  assert.match(doc.timeline, /^page \d+, script \d+.*worker \d+/);
+});
+
 test('a right-drag changes window/level and the rendered pixels', { timeout: 120_000 }, async () => {
   const before = await canvasState(frame);
   const c = await imageToPage(frame, target.width / 2, target.height / 2);
