@@ -49,6 +49,8 @@ export interface PointBoxApi {
     counters(): { snapshotsPosted: number; treeItemsBuilt: number; modelsHashed: number; viewerReloads: number };
     /** The open viewers: file shown, webview ready (snapshots reach it), bound to an open dataset, visible, the first message types received (diagnostics). */
     viewers(): { file: string; ready: boolean; bound: boolean; visible: boolean; received: string[] }[];
+    /** Sets the viewer start watchdog's timeout and drops the next `dropReadies` 'ready' messages (a page that never started). */
+    viewerStartWatchdog(opts: { timeoutMs: number; dropReadies: number }): void;
     /** Run folders whose trainer this window follows (started here or re-attached). */
     followedRuns(): string[];
     /** What the viewer's detector layer gets for an image file when turned on (the selected detector's boxes). */
@@ -221,6 +223,10 @@ export function activate(context: vscode.ExtensionContext): PointBoxApi {
       async document(uri: string) { return (await sessions.load(vscode.Uri.parse(uri))).doc; },
       counters: () => ({ snapshotsPosted: ViewerEditorProvider.snapshotsPosted, treeItemsBuilt: datasetsTree.itemsBuilt, modelsHashed: models.hashed, viewerReloads: ViewerEditorProvider.webviewReloads }),
       viewers: () => viewers.provider?.viewers() ?? [],
+      viewerStartWatchdog(opts: { timeoutMs: number; dropReadies: number }) {
+        ViewerEditorProvider.startTimeoutMs = opts.timeoutMs;
+        ViewerEditorProvider.dropReadies = opts.dropReadies;
+      },
       followedRuns: () => training.followed(),
       detect: (file: string) => detector.detect(file),
       async selectedDetector() { await models.ready(); return models.selectedDetector()?.uri.toString(); },

@@ -39,7 +39,12 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
   /** How long the full bytes wait for a reduced first image before going without one (messages keep their order). */
   static readonly PREVIEW_WAIT_MS = 1000;
   /** A visible viewer whose webview has not said 'ready' after this long is reloaded, once. */
-  static readonly START_TIMEOUT_MS = 20_000;
+  static startTimeoutMs = 20_000;
+  /**
+   * Test hook (testing API `viewerStartWatchdog`): this many next 'ready' messages are dropped, as from a page
+   * that never started, so a test can make the watchdog act on demand (a real stuck page cannot be summoned).
+   */
+  static dropReadies = 0;
   /** Per open dataset: its navigator (tree order of images) for the document version it was built from. */
   private readonly navigators = new WeakMap<DatasetSession, { version: number; nav: ImageNavigator; pending: number }>();
 
@@ -227,6 +232,11 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
       if (received.length < 20) received.push(m.type);
       switch (m.type) {
         case 'ready': {
+          if (ViewerEditorProvider.dropReadies > 0) {
+            ViewerEditorProvider.dropReadies--;
+            this.log.info(`viewer: 'ready' of ${shown.fileName} dropped (test hook)`);
+            return;
+          }
           await bound;
           shown = { ...shown, key: await this.keyOf(shown.uri).catch(() => shown.uri.fsPath) };
           ready = true;
@@ -296,10 +306,10 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
       if (ready || reloaded) { clearInterval(watchdog); return; }
       if (!panel.visible) return;
       visibleMs += 1000;
-      if (visibleMs < ViewerEditorProvider.START_TIMEOUT_MS) return;
+      if (visibleMs < ViewerEditorProvider.startTimeoutMs) return;
       reloaded = true;
       ViewerEditorProvider.webviewReloads++;
-      this.log.warn(`viewer: the page of ${shown.uri.fsPath} did not start in ${ViewerEditorProvider.START_TIMEOUT_MS / 1000} s on screen; loading it again`);
+      this.log.warn(`viewer: the page of ${shown.uri.fsPath} did not start in ${ViewerEditorProvider.startTimeoutMs / 1000} s on screen; loading it again`);
       webview.html = webviewHtml(webview, this.extensionUri, 'viewer', shown.fileName, this.viewerPage(webview));
     }, 1000);
     panel.onDidDispose(() => { disposed = true; previewAbort.abort(); clearInterval(watchdog); this.live.delete(entry); msgSub.dispose(); listSub.dispose(); sessionSub?.dispose(); });

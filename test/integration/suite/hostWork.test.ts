@@ -199,4 +199,30 @@ describe('Host work off the main thread', function () {
       .filter((t) => t.input instanceof vscode.TabInputCustom && t.input.viewType === 'pointbox.viewer');
     await vscode.window.tabGroups.close(viewers);
   });
+
+  it('a viewer page that never says \'ready\' is loaded again, once, by the start watchdog, and then gets its image', async function () {
+    this.timeout(120_000);
+    const a = await api();
+    // A DICOM with pixels (the dataset's files are header-only), so the reloaded page has an image to paint.
+    const file = path.join(work, 'watchdog.dcm');
+    fs.writeFileSync(file, tinyDicom(256, 256, 'WATCHDOG'));
+    const reloads0 = a.testing.counters().viewerReloads;
+    // The page's first 'ready' is dropped, as if it had never started; the watchdog acts after 3 s on screen.
+    a.testing.viewerStartWatchdog({ timeoutMs: 3000, dropReadies: 1 });
+    try {
+      await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(file), 'pointbox.viewer', { preview: false });
+      const states = () => JSON.stringify(a.testing.viewers());
+      // 'rendered': the reloaded page got init and the bytes, decoded them and painted the image.
+      await waitFor(() => a.testing.viewers(), (vs: any[]) => vs.some((v) => v.file === file && v.ready && v.received.includes('rendered')), 90_000, 200)
+        .catch(() => assert.fail(`the viewer of ${file} never showed its image after the watchdog: ${states()}`));
+      const v = a.testing.viewers().find((x: any) => x.file === file);
+      assert.equal(a.testing.counters().viewerReloads, reloads0 + 1, 'loaded again exactly once');
+      assert.deepEqual(v.received.filter((t: string) => t === 'ready'), ['ready', 'ready'], `the dropped 'ready' and the reloaded page's: ${states()}`);
+    } finally {
+      a.testing.viewerStartWatchdog({ timeoutMs: 20_000, dropReadies: 0 });
+      const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs)
+        .filter((t) => t.input instanceof vscode.TabInputCustom && t.input.viewType === 'pointbox.viewer');
+      await vscode.window.tabGroups.close(tabs);
+    }
+  });
 });
