@@ -21,8 +21,9 @@ ort.env.logLevel = 'fatal';
 export interface LoadOptions {
   device?: DevicePreference;
   /**
-   * onnxruntime intra-op threads; 0 or undefined: the pseudo-label pipeline's choice (pipelineDefaults: every
-   * core), since every use of the model in PointBox runs beside the decoders.
+   * onnxruntime intra-op threads; 0 or undefined: the pseudo-label pipeline's choice (pipelineDefaults: half
+   * the cores where the decoders run at lower priority, else every core), since every use of the model in
+   * PointBox runs beside the decoders.
    */
   threads?: number;
   /**

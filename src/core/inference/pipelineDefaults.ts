@@ -1,16 +1,20 @@
 import { availableParallelism } from 'node:os';
+import { threadPriorityAvailable } from '../workers/threadPriority';
 
 /**
  * Batch size, decode workers and model threads for this machine (issue 13), each overridable (CLI --batch,
  * --workers, --threads; settings pointbox.inference.batchSize / threads, where 0 means this choice).
  * Decode + letterbox of a 1024 px image costs a third to a half of the model's CPU per image here, so every
- * core gets a decode worker and onnxruntime gets every core too, with its spin-waiting off: a spinning
- * thread would hold a core a decoder could use, for nothing. The operating system then hands whichever core
- * is free to whichever stage has work. (Half the cores for onnxruntime, so its threads never wait for each
- * other behind a decoder, measured slower on 2 cores in interleaved runs: BENCHMARKS.md.) Batch 8 amortizes
- * the per-call cost of the model without holding many images in memory; it grows with the cores.
+ * core gets a decode worker. Where the decoders run at lower priority (Linux: threadPriority.ts) onnxruntime
+ * gets half the cores: its threads then run whenever they have work, the decoders fill every cycle left, and
+ * one onnxruntime thread costs fewer core-ms per image than two (3.8 vs 5.4 on 2 cores). Measured interleaved
+ * on 2 cores, 6 rounds: DICOM 0.62 of model-only against 0.58 for all cores at equal priority, PNG 0.45
+ * against 0.43, better in every round (BENCHMARKS.md). Without lower-priority decoders half the cores
+ * measured slower (the model's thread waited behind decoders), so there onnxruntime gets every core.
+ * Spin-waiting is off either way: a spinning thread would hold a core a decoder could use, for nothing.
+ * Batch 8 amortizes the per-call cost of the model without holding many images in memory; it grows with the cores.
  */
-export function pipelineDefaults(cores = availableParallelism()): { batchSize: number; workers: number; threads: number } {
+export function pipelineDefaults(cores = availableParallelism(), nicedDecoders = threadPriorityAvailable()): { batchSize: number; workers: number; threads: number } {
   const c = Math.max(1, Math.floor(cores));
-  return { batchSize: Math.min(32, Math.max(8, 2 * c)), workers: Math.min(8, c), threads: c };
+  return { batchSize: Math.min(32, Math.max(8, 2 * c)), workers: Math.min(8, c), threads: nicedDecoders ? Math.max(1, Math.floor(c / 2)) : c };
 }

@@ -11,6 +11,11 @@ import { nodeImagingPlatform } from '../imaging/nodeImagingPlatform';
 import { readImageFile } from '../imaging/readImageFile';
 import { prepareModelImage } from './modelInput';
 import type { PrepareReply, PrepareRequest } from './modelInputMessages';
+import { lowerThisThreadPriority } from '../workers/threadPriority';
+
+// Decoders yield the cores to onnxruntime (threadPriority.ts); POINTBOX_DECODER_NICE=0 keeps normal priority
+// (the pipeline bench's reference).
+lowerThisThreadPriority(Number(process.env.POINTBOX_DECODER_NICE ?? 10));
 
 parentPort?.on('message', async (req: PrepareRequest) => {
   let reply: PrepareReply;
