@@ -138,6 +138,7 @@ async function main() {
 
   // Warm up: workers started and codecs loaded, onnxruntime's first runs.
   await preprocessOnly('dicom'); await preprocessOnly('png'); if (nihFiles.length) await preprocessOnly('nih');
+  if (poolRef && modelAll) await pipeline('dicom', modelAll, poolRef); // its workers started before round 1 too
   await modelOnly(model); await modelOnly(modelSpin);
 
   const rows = { model: [] as number[], modelSpin: [] as number[], dicom: [] as number[], png: [] as number[], preDicom: [] as number[], prePng: [] as number[], rDicom: [] as number[], rPng: [] as number[], stall: [] as number[], alt: [] as number[], modelHalf: [] as number[], floor: [] as number[], oneDicom: [] as number[], onePng: [] as number[], preNih: [] as number[], oneNih: [] as number[], decodeNih: [] as number[], refDicom: [] as number[], refPng: [] as number[], rRefDicom: [] as number[], rRefPng: [] as number[] };
@@ -190,7 +191,7 @@ async function main() {
 
   console.log(`Model ${basename(modelFile)} (input ${S}x${S}, ${N_POINTS} points per image) on **${ep}** (asked: ${DEVICE}); ${cores} cores, so batch ${B}${B !== auto.batchSize ? ' (POINTBOX_BENCH_BATCH)' : ''}, ${auto.workers} decode workers${niced ? ' at lower priority (nice 10)' : ''}, ${auto.threads} onnxruntime thread${auto.threads > 1 ? 's' : ''} (pipelineDefaults; --batch/--workers/--threads override). ` +
     `${IMAGES} phantom CXRs of 1024x1024 per format (DICOM: 12-bit raw explicit LE; PNG: 8-bit grey). ` +
-    `${Math.max(load0, load1) >= 1.5 ? "**This 2-core machine was shared with other work** (training runs, test suites)" : 'The machine was quiet'} (1-min load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} at the end); every figure is measured ${ROUNDS} times, interleaved (model, DICOM pipeline, DICOM preprocess, PNG pipeline, PNG preprocess, DICOM pipeline with the rejected thread setting, idle noise floor, one-thread preprocess, the other model settings; the first two model settings alternate first), and reported as best and median over the rounds. ` +
+    `${load0 >= 1.5 ? '**Other work was running on this 2-core machine when the bench started**' : 'Nothing else was running when the bench started'} (1-min load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} at the end, which counts the bench's own work); every figure is measured ${ROUNDS} times, interleaved (model, DICOM pipeline, DICOM preprocess, PNG pipeline, PNG preprocess, DICOM pipeline with the other thread count${niced ? ', the previous default on DICOM and PNG' : ''}, idle noise floor, one-thread preprocess, the other model settings; the first two model settings alternate first), and reported as best and median over the rounds. ` +
     'Pipeline = read + decode + letterbox in the worker pool (already started, as in the extension), inference, boxes mapped back, one atomic dataset write. ' +
     `Model-only = batches of ${B} ready inputs through an onnxruntime worker, in the pipeline's setting (${auto.threads} thread${auto.threads > 1 ? 's' : ''}, spin-waiting off), with onnxruntime's default spin-waiting on, and on ${half} thread${half > 1 ? 's' : ''}; the ratio divides each round's pipeline by the best of that round's model figures (the model's own best pace that round).\n`);
   console.log('| measure (images/s) | best | median | target | met (median) |');
