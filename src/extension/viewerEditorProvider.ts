@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { PROTOCOL_VERSION, type HostToViewer, type ViewerDataset, type ViewerEdit, type ViewerNavigation, type ViewerPosition, type ViewerToHost } from '../shared/protocol';
 import { ImageNavigator } from '../core/dataset/imageNavigator';
+import { inside } from '../core/dataset/imagePaths';
 import { boxFromCorners, clampPoint } from '../shared/viewerGeometry';
 import type { DatasetSession } from './DatasetSession';
 import type { DatasetSessions } from './DatasetSessions';
@@ -100,7 +101,13 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
   resolveCustomEditor(document: vscode.CustomDocument, panel: vscode.WebviewPanel): void {
     const webview = panel.webview;
     const dist = vscode.Uri.joinPath(this.extensionUri, 'dist');
-    webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(dist, 'webview'), vscode.Uri.joinPath(dist, 'wasm')] };
+    // The page may read images in the workspace folders and the opened file's folder (as VS Code's own image
+    // preview does) and fetches them itself: through the webview's resource loading a 14 MB file arrived in
+    // ~0.6 s against ~1 s as a message, and it holds up no message behind it (BENCHMARKS.md, viewer). A file
+    // elsewhere (a dataset outside the workspace) still goes as bytes in a message.
+    const imageRoots = [...(vscode.workspace.workspaceFolders ?? []).map((f) => f.uri), vscode.Uri.file(path.dirname(document.uri.fsPath))];
+    webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(dist, 'webview'), vscode.Uri.joinPath(dist, 'wasm'), ...imageRoots] };
+    const fetchable = (u: vscode.Uri) => u.scheme === 'file' && imageRoots.some((r) => r.scheme === 'file' && inside(r.fsPath, u.fsPath));
     // The file on screen: the document's at first, then wherever in-viewer navigation (issue 13) moved to.
     // VS Code names a custom editor's tab after its document, so the tab keeps the first file's name; the
     // viewer's title bar line and status line say which file is shown.
@@ -141,14 +148,15 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
       const bytes = await vscode.workspace.fs.readFile(uri);
       return (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer) as ArrayBuffer;
     };
-    // The first file is read while the webview starts (its script takes most of a second to load in a browser).
-    let early: Promise<ArrayBuffer> | undefined = readBytes(document.uri);
-    early.catch(() => undefined);
+    // A first file the page cannot fetch is read while the webview starts (that takes most of a second in a browser).
+    let early: Promise<ArrayBuffer> | undefined = fetchable(document.uri) ? undefined : readBytes(document.uri);
+    early?.catch(() => undefined);
     // A big file's reduced first image, decoded in a worker while the webview starts (issue 13). Aborted when
     // the viewer moves on or closes: flipping through cold big files must not queue decodes nobody will see.
     let previewAbort = new AbortController();
     let earlyPreview: Promise<ReducedImage | undefined> | undefined = this.previewOf(document.uri, previewAbort.signal);
-    const sendImage = async () => {
+    /** Sends the shown file: its URL for the page to fetch, or (`asBytes`, or not fetchable) its bytes. */
+    const sendImage = async (asBytes = false) => {
       const want = shown;
       try {
         const isFirst = want.uri.toString() === document.uri.toString();
@@ -156,6 +164,15 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
         const preview = (isFirst ? earlyPreview : undefined) ?? this.previewOf(want.uri, previewAbort.signal);
         early = undefined;
         earlyPreview = undefined;
+        if (!asBytes && fetchable(want.uri)) {
+          // The reduced image first, then the URL: measured, this order put the reduced image on screen at 477 ms
+          // and full resolution at 1.5 s; with the URL first the fetch took the CPU the preview's decode needed
+          // and the reduced image mostly came after full resolution (bench runs of 2026-12-06).
+          const p = preview && await Promise.race([preview, new Promise<undefined>((r) => setTimeout(() => r(undefined), ViewerEditorProvider.PREVIEW_WAIT_MS))]).catch(() => undefined);
+          if (p && want === shown) await post({ type: 'preview', key: want.key, image: p.image, fullWidth: p.fullWidth, fullHeight: p.fullHeight, factor: p.factor });
+          if (want === shown) await post({ type: 'imageUrl', key: want.key, url: webview.asWebviewUri(want.uri).toString() });
+          return;
+        }
         const bytesP = first ?? readBytes(want.uri);
         // The preview goes first or not at all: behind 15 MB of bytes in the same channel it would be too late.
         // Tried and measured (viewer bench, 2 cores, 2026-12-06): the bytes in 2 MB slices from the start with
@@ -259,7 +276,7 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
           await (navChain = navChain.then(() => navigate(m.direction, m.cached)));
           return;
         case 'needImage':
-          if (m.key === shown.key) await sendImage();
+          if (m.key === shown.key) await sendImage(m.asBytes === true);
           return;
         case 'decodeFailed':
           this.log.warn(`viewer: cannot decode ${shown.uri.fsPath}: ${m.message}`);

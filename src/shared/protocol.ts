@@ -5,7 +5,7 @@
  */
 import type { DecodedImage } from '../core/imaging/DecodedImage';
 
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /** A figure with its bootstrap 95 % interval over images (null when not resampled). */
 export interface EvaluationEstimate {
@@ -150,6 +150,12 @@ export type HostToViewer =
   /** The file's bytes (an ArrayBuffer, never a JSON array); the webview decodes them in its worker. `key` names the file it is. */
   | { type: 'image'; bytes: ArrayBuffer; key: string }
   /**
+   * The file's webview resource URL (protocol 5): the page fetches the bytes itself, outside this message
+   * channel. Sent instead of 'image' when the file is under the viewer's localResourceRoots; if the fetch
+   * fails the page asks again with 'needImage' asBytes.
+   */
+  | { type: 'imageUrl'; key: string; url: string }
+  /**
    * A big file's reduced first image (protocol 4), decoded and box-reduced by the host while the webview
    * starts, sent before the bytes: shown scaled to the full size until the full-resolution image is painted.
    */
@@ -201,7 +207,7 @@ export type ViewerToHost =
   /** Move to another image in this viewer; `cached`: the keys the webview holds decoded or is decoding (no bytes needed for those). */
   | { type: 'navigate'; direction: ViewerNavigation; cached: string[] }
   /** The image a 'navigated' said was cached is not (evicted meanwhile): send its bytes. */
-  | { type: 'needImage'; key: string }
+  | { type: 'needImage'; key: string; asBytes?: boolean }
   | { type: 'decodeFailed'; code: string; message: string }
   | { type: 'undo' }
   | { type: 'redo' }

@@ -55,16 +55,27 @@ test('the detector layer: Select Detector, the Detector button draws its boxes (
   await frame.locator('#pb-canvas[data-state="ready"]').waitFor({ timeout: 120_000 });
   assert.equal((await dataset(frame)).detector, 'off', 'the layer starts off');
 
-  await page.keyboard.press('F1');
-  await page.locator('.quick-input-widget input').fill('>PointBox: Select Detector');
-  await page.locator('.quick-input-list .monaco-list-row:has-text("Select Detector")').first().waitFor({ timeout: 15_000 });
-  await page.keyboard.press('Enter');
-  // The quick pick lists the workspace's detector (the run's model.onnx), not the point->box models.
-  const item = page.locator('.quick-input-list .monaco-list-row:has-text("detector-run")').first();
-  await item.waitFor({ timeout: 60_000 });
-  const listed = await page.locator('.quick-input-list .monaco-list-row').allInnerTexts();
-  assert.ok(listed.every((t) => !/pointbox-pbc-v\d/.test(t)), `no point->box model offered: ${listed.join(' | ')}`);
-  await item.click();
+  // The quick pick closes when anything takes the focus from it (once in a loaded e2e tier its row stayed
+  // "not visible" for 30 s): open it again then, up to three times, rather than fail on the workbench's focus.
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('F1');
+    await page.locator('.quick-input-widget input').fill('>PointBox: Select Detector');
+    await page.locator('.quick-input-list .monaco-list-row:has-text("Select Detector")').first().waitFor({ timeout: 15_000 });
+    await page.keyboard.press('Enter');
+    // The quick pick lists the workspace's detector (the run's model.onnx), not the point->box models.
+    const item = page.locator('.quick-input-list .monaco-list-row:has-text("detector-run")').first();
+    await item.waitFor({ timeout: 60_000 });
+    const listed = await page.locator('.quick-input-list .monaco-list-row').allInnerTexts();
+    assert.ok(listed.every((t) => !/pointbox-pbc-v\d/.test(t)), `no point->box model offered: ${listed.join(' | ')}`);
+    try {
+      await item.click({ timeout: 10_000 });
+      break;
+    } catch (e) {
+      if (attempt === 3) throw e;
+      console.log(`# the Select Detector quick pick lost its row (attempt ${attempt}): ${String(e).split('\n')[0]}`);
+      await page.keyboard.press('Escape');
+    }
+  }
 
   await frame.locator('#pb-detector').click();
   const on = await until('the detector layer on', async () => { const s = await dataset(frame); return s.detector === 'on' || s.detector === 'failed' ? s : undefined; }, 120_000);

@@ -131,6 +131,8 @@ test('the viewer page runs under a strict CSP: its scripts nonce\'d, no inline o
   // The worker's URL is on the page, so the worker starts while the host answers 'ready'; it did start.
   assert.match(doc.workerUrl, /decodeWorker\.js$/);
   assert.match(doc.timeline, /^page \d+, script \d+.*worker \d+/);
+  // The file is in the workspace, so the page fetched it itself (protocol 5 'imageUrl'), not by message.
+  assert.match(doc.timeline, /url \d+, .*bytes\(/);
 });
 
 test('a right-drag changes window/level and the rendered pixels', { timeout: 120_000 }, async () => {

@@ -918,6 +918,12 @@ window.addEventListener('message', (ev: MessageEvent<HostToViewer>) => {
       setDataset(m.dataset);
       return;
     case 'image': void openImage(m.bytes, m.key); return;
+    case 'imageUrl':
+      mark('url');
+      // A failed fetch (file gone, a resource root VS Code refused) asks for the bytes by message instead.
+      void fetch(m.url).then((r) => { if (!r.ok) throw new Error(`HTTP ${r.status}`); return r.arrayBuffer(); })
+        .then((b) => openImage(b, m.key), () => { if (m.key === currentKey) post({ type: 'needImage', key: m.key, asBytes: true }); });
+      return;
     case 'preview': showPreview(m); return;
     case 'prefetch': prefetchImage(m.bytes, m.key, m.fileName); return;
     case 'navigated': onNavigated(m); return;

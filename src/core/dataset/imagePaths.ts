@@ -58,7 +58,8 @@ export function imageRootsOf(d: Pick<DatasetFile, 'images_root'> | undefined, da
   return { datasetDir: dir, base, roots, baseSource, ...(rootError ? { rootError } : {}) };
 }
 
-function inside(root: string, p: string): boolean {
+/** Whether path `p` is `root` or lies below it (lexically: `..` segments cannot climb out). */
+export function inside(root: string, p: string): boolean {
   const r = relative(root, p);
   return r === '' || (!r.startsWith('..') && !isAbsolute(r) && r.split(sep)[0] !== '..');
 }
