@@ -59,8 +59,8 @@ async function main() {
   const modelSpin = await PointBoxModelWorker.load(modelFile, { device: DEVICE, threads: cores, spinning: true });
   // The other thread count: every core where the defaults give onnxruntime half of them (decoders at lower
   // priority, Linux), else half.
-  const half = auto.threads === cores ? Math.max(1, Math.floor(cores / 2)) : cores;
-  const modelAll = half !== auto.threads ? await PointBoxModelWorker.load(modelFile, { device: DEVICE, threads: half, spinning: false }) : undefined;
+  const otherThreads = auto.threads === cores ? Math.max(1, Math.floor(cores / 2)) : cores;
+  const modelOther = otherThreads !== auto.threads ? await PointBoxModelWorker.load(modelFile, { device: DEVICE, threads: otherThreads, spinning: false }) : undefined;
   const S = model.info.inputSize;
   const B = Number(process.env.POINTBOX_BENCH_BATCH) || auto.batchSize;
   const preprocessScript = resolveWorkerScript('preprocess', join(root, 'src', 'core', 'inference', 'preprocess.worker.ts'));
@@ -138,10 +138,10 @@ async function main() {
 
   // Warm up: workers started and codecs loaded, onnxruntime's first runs.
   await preprocessOnly('dicom'); await preprocessOnly('png'); if (nihFiles.length) await preprocessOnly('nih');
-  if (poolRef && modelAll) await pipeline('dicom', modelAll, poolRef); // its workers started before round 1 too
+  if (poolRef && modelOther) await pipeline('dicom', modelOther, poolRef); // its workers started before round 1 too
   await modelOnly(model); await modelOnly(modelSpin);
 
-  const rows = { model: [] as number[], modelSpin: [] as number[], dicom: [] as number[], png: [] as number[], preDicom: [] as number[], prePng: [] as number[], rDicom: [] as number[], rPng: [] as number[], stall: [] as number[], alt: [] as number[], modelHalf: [] as number[], floor: [] as number[], oneDicom: [] as number[], onePng: [] as number[], preNih: [] as number[], oneNih: [] as number[], decodeNih: [] as number[], refDicom: [] as number[], refPng: [] as number[], rRefDicom: [] as number[], rRefPng: [] as number[] };
+  const rows = { model: [] as number[], modelSpin: [] as number[], dicom: [] as number[], png: [] as number[], preDicom: [] as number[], prePng: [] as number[], rDicom: [] as number[], rPng: [] as number[], stall: [] as number[], alt: [] as number[], modelOther: [] as number[], floor: [] as number[], oneDicom: [] as number[], onePng: [] as number[], preNih: [] as number[], oneNih: [] as number[], decodeNih: [] as number[], refDicom: [] as number[], refPng: [] as number[], rRefDicom: [] as number[], rRefPng: [] as number[] };
   let stages: Record<string, { read: number; decode: number; prepare: number; infer: number; post: number; n: number }> = {};
   let ep = '';
   for (let round = 0; round < ROUNDS; round++) {
@@ -151,9 +151,9 @@ async function main() {
     const pd = await preprocessOnly('dicom');
     const p = await pipeline('png');
     const pp = await preprocessOnly('png');
-    if (modelAll) rows.alt.push((await pipeline('dicom', modelAll)).ips);
-    const refD = poolRef && modelAll ? (await pipeline('dicom', modelAll, poolRef)).ips : 0;
-    const refP = poolRef && modelAll ? (await pipeline('png', modelAll, poolRef)).ips : 0;
+    if (modelOther) rows.alt.push((await pipeline('dicom', modelOther)).ips);
+    const refD = poolRef && modelOther ? (await pipeline('dicom', modelOther, poolRef)).ips : 0;
+    const refP = poolRef && modelOther ? (await pipeline('png', modelOther, poolRef)).ips : 0;
     rows.floor.push(await noiseFloor());
     rows.oneDicom.push(await singleThread('dicom')); rows.onePng.push(await singleThread('png'));
     if (nihFiles.length) {
@@ -163,9 +163,9 @@ async function main() {
     }
     const m2 = round % 2 ? await modelOnly(model) : await modelOnly(modelSpin);
     const mOff = round % 2 ? m2 : m1; const mOn = round % 2 ? m1 : m2;
-    const mHalf = modelAll ? await modelOnly(modelAll) : 0;
-    const m = Math.max(mOff, mOn, mHalf);
-    rows.modelHalf.push(mHalf);
+    const mOther = modelOther ? await modelOnly(modelOther) : 0;
+    const m = Math.max(mOff, mOn, mOther);
+    rows.modelOther.push(mOther);
     rows.model.push(mOff); rows.modelSpin.push(mOn); rows.dicom.push(d.ips); rows.png.push(p.ips); rows.preDicom.push(pd); rows.prePng.push(pp);
     rows.rDicom.push(d.ips / m); rows.rPng.push(p.ips / m);
     if (refD) { rows.refDicom.push(refD); rows.refPng.push(refP); rows.rRefDicom.push(refD / m); rows.rRefPng.push(refP / m); } rows.stall.push(Math.max(d.stallMs, p.stallMs));
@@ -186,22 +186,22 @@ async function main() {
     for (let k = 0; k < 3; k++) { a = Math.min(a, time(prepareModelImage)); b = Math.min(b, time(prepareModelImageReference)); }
     letterboxRows.push(`| ${format.toUpperCase()} ${img.width}x${img.height} ${img.bitsStored}-bit -> ${S}x${S} | ${a.toFixed(2)} | ${b.toFixed(2)} | ${(b / a).toFixed(1)}x |`);
   }
-  await pool.close(); await poolRef?.close(); await model.dispose(); await modelSpin.dispose(); await modelAll?.dispose();
+  await pool.close(); await poolRef?.close(); await model.dispose(); await modelSpin.dispose(); await modelOther?.dispose();
   rmSync(tmp, { recursive: true, force: true });
 
   console.log(`Model ${basename(modelFile)} (input ${S}x${S}, ${N_POINTS} points per image) on **${ep}** (asked: ${DEVICE}); ${cores} cores, so batch ${B}${B !== auto.batchSize ? ' (POINTBOX_BENCH_BATCH)' : ''}, ${auto.workers} decode workers${niced ? ' at lower priority (nice 10)' : ''}, ${auto.threads} onnxruntime thread${auto.threads > 1 ? 's' : ''} (pipelineDefaults; --batch/--workers/--threads override). ` +
     `${IMAGES} phantom CXRs of 1024x1024 per format (DICOM: 12-bit raw explicit LE; PNG: 8-bit grey). ` +
     `${load0 >= 1.5 ? '**Other work was running on this 2-core machine when the bench started**' : 'Nothing else was running when the bench started'} (1-min load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} at the end, which counts the bench's own work); every figure is measured ${ROUNDS} times, interleaved (model, DICOM pipeline, DICOM preprocess, PNG pipeline, PNG preprocess, DICOM pipeline with the other thread count${niced ? ', the previous default on DICOM and PNG' : ''}, idle noise floor, one-thread preprocess, the other model settings; the first two model settings alternate first), and reported as best and median over the rounds. ` +
     'Pipeline = read + decode + letterbox in the worker pool (already started, as in the extension), inference, boxes mapped back, one atomic dataset write. ' +
-    `Model-only = batches of ${B} ready inputs through an onnxruntime worker, in the pipeline's setting (${auto.threads} thread${auto.threads > 1 ? 's' : ''}, spin-waiting off), with onnxruntime's default spin-waiting on, and on ${half} thread${half > 1 ? 's' : ''}; the ratio divides each round's pipeline by the best of that round's model figures (the model's own best pace that round).\n`);
+    `Model-only = batches of ${B} ready inputs through an onnxruntime worker, in the pipeline's setting (${auto.threads} thread${auto.threads > 1 ? 's' : ''}, spin-waiting off), with onnxruntime's default spin-waiting on, and on ${otherThreads} thread${otherThreads > 1 ? 's' : ''}; the ratio divides each round's pipeline by the best of that round's model figures (the model's own best pace that round).\n`);
   console.log('| measure (images/s) | best | median | target | met (median) |');
   console.log('|---|---:|---:|---|---|');
-  console.log(`| model only: pipeline setting / spin-waiting on / ${half} thread${half > 1 ? 's' : ''} | ${f0(best(rows.model))} / ${f0(best(rows.modelSpin))} / ${modelAll ? f0(best(rows.modelHalf)) : '-'} | ${f0(median(rows.model))} / ${f0(median(rows.modelSpin))} / ${modelAll ? f0(median(rows.modelHalf)) : '-'} | | |`);
+  console.log(`| model only: pipeline setting / spin-waiting on / ${otherThreads} thread${otherThreads > 1 ? 's' : ''} | ${f0(best(rows.model))} / ${f0(best(rows.modelSpin))} / ${modelOther ? f0(best(rows.modelOther)) : '-'} | ${f0(median(rows.model))} / ${f0(median(rows.modelSpin))} / ${modelOther ? f0(median(rows.modelOther)) : '-'} | | |`);
   console.log(`| pipeline, DICOM 1024x1024 | ${f0(best(rows.dicom))} | ${f0(median(rows.dicom))} | | |`);
   console.log(`| pipeline, PNG 1024x1024 | ${f0(best(rows.png))} | ${f0(median(rows.png))} | | |`);
   console.log(`| **DICOM pipeline / model only** | ${f2(best(rows.rDicom))} | ${f2(median(rows.rDicom))} | >= 0.5 | ${median(rows.rDicom) >= 0.5 ? 'yes' : 'no'} |`);
   console.log(`| **PNG pipeline / model only** | ${f2(best(rows.rPng))} | ${f2(median(rows.rPng))} | >= 0.35 | ${median(rows.rPng) >= 0.35 ? 'yes' : 'no'} |`);
-  if (modelAll) console.log(`| pipeline, DICOM, onnxruntime on ${half} thread${half > 1 ? 's' : ''} instead of ${auto.threads}${niced ? ' (decoders niced)' : ' (the rejected choice)'} | ${f0(best(rows.alt))} | ${f0(median(rows.alt))} | | |`);
+  if (modelOther) console.log(`| pipeline, DICOM, onnxruntime on ${otherThreads} thread${otherThreads > 1 ? 's' : ''} instead of ${auto.threads}${niced ? ' (decoders niced)' : ' (the rejected choice)'} | ${f0(best(rows.alt))} | ${f0(median(rows.alt))} | | |`);
   if (rows.refDicom.length) {
     console.log(`| reference: the previous default (decoders at normal priority, onnxruntime on all ${cores} cores), DICOM / PNG | ${f0(best(rows.refDicom))} / ${f0(best(rows.refPng))} | ${f0(median(rows.refDicom))} / ${f0(median(rows.refPng))} | | |`);
     console.log(`| reference / model only, DICOM / PNG | ${f2(best(rows.rRefDicom))} / ${f2(best(rows.rRefPng))} | ${f2(median(rows.rRefDicom))} / ${f2(median(rows.rRefPng))} | | |`);
@@ -216,7 +216,7 @@ async function main() {
   }
   console.log(`| longest main-thread stall during the pipelines (ms; best / median round) | ${f0(Math.min(...rows.stall))} | ${f0(median(rows.stall))} | < 50 | ${median(rows.stall) < 50 ? 'yes' : 'no'} |`);
   console.log(`| noise floor: longest stall of the idle thread over 1 s (ms; best / median round) | ${f0(Math.min(...rows.floor))} | ${f0(median(rows.floor))} | | |`);
-  console.log(`\nAll rounds (images/s): model in the pipeline's setting ${rows.model.map(f0).join(', ')}; spin-waiting on ${rows.modelSpin.map(f0).join(', ')}; on ${half} thread(s) ${rows.modelHalf.map(f0).join(', ')}; DICOM ${rows.dicom.map(f0).join(', ')}; PNG ${rows.png.map(f0).join(', ')}; DICOM with onnxruntime on ${half} thread(s) ${rows.alt.map(f0).join(', ')}; reference DICOM ${rows.refDicom.map(f0).join(', ')}, PNG ${rows.refPng.map(f0).join(', ')}; preprocess DICOM ${rows.preDicom.map(f0).join(', ')}, PNG ${rows.prePng.map(f0).join(', ')}; pipeline stalls ${rows.stall.map(f0).join(', ')} ms, noise floor ${rows.floor.map(f0).join(', ')} ms.`);
+  console.log(`\nAll rounds (images/s): model in the pipeline's setting ${rows.model.map(f0).join(', ')}; spin-waiting on ${rows.modelSpin.map(f0).join(', ')}; on ${otherThreads} thread(s) ${rows.modelOther.map(f0).join(', ')}; DICOM ${rows.dicom.map(f0).join(', ')}; PNG ${rows.png.map(f0).join(', ')}; DICOM with onnxruntime on ${otherThreads} thread(s) ${rows.alt.map(f0).join(', ')}; reference DICOM ${rows.refDicom.map(f0).join(', ')}, PNG ${rows.refPng.map(f0).join(', ')}; preprocess DICOM ${rows.preDicom.map(f0).join(', ')}, PNG ${rows.prePng.map(f0).join(', ')}; pipeline stalls ${rows.stall.map(f0).join(', ')} ms, noise floor ${rows.floor.map(f0).join(', ')} ms.`);
   const share = (s: (typeof stages)[string]) => `read ${(s.read / s.n).toFixed(1)}, decode ${(s.decode / s.n).toFixed(1)}, letterbox ${(s.prepare / s.n).toFixed(1)}, infer ${(s.infer / s.n).toFixed(1)}, map back ${(s.post / s.n).toFixed(2)}`;
   console.log(`\nWall ms per image and stage in the last round (worker stages summed over workers, so on a loaded machine they include time the worker waited for a core): DICOM ${share(stages.DICOM!)}; PNG ${share(stages.PNG!)}.`);
   console.log('\nOne-pass letterbox (`prepareModelImage`) vs the step-by-step path it replaced (`prepareModelImageReference`: full-size float grey image, min-max, resize, normalize), single thread, same decoded image, best of 45 runs each; outputs agree within 1e-5 of the grey range (test/unit/inference/modelInputFast.test.ts):\n');

@@ -30,6 +30,17 @@ interface Binding { session: DatasetSession; imageId: number }
  * only reads the bytes and posts them as an ArrayBuffer; decoding, window/level and drawing happen in the
  * webview, so the full-precision pixels never cross the boundary twice and the extension host stays free.
  */
+/** What `p` resolves to if within `ms`, else undefined (the timer is cleared either way). */
+async function firstWithin<T>(p: Promise<T | undefined> | undefined, ms: number): Promise<T | undefined> {
+  if (!p) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<undefined>((r) => { timer = setTimeout(() => r(undefined), ms); })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider<vscode.CustomDocument> {
   /** Dataset snapshots posted to viewers since activation (the edit benchmark counts them). */
   static snapshotsPosted = 0;
@@ -37,7 +48,7 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
   static webviewReloads = 0;
   /** The reduced first image's longer side (about the height of a fitted view, so it looks nearly as sharp). */
   static readonly PREVIEW_MAX_SIDE = 1024;
-  /** How long the full bytes wait for a reduced first image before going without one (messages keep their order). */
+  /** How long the full image (its URL or bytes) waits for a reduced first image before going without one (messages keep their order). */
   static readonly PREVIEW_WAIT_MS = 1000;
   /** A visible viewer whose webview has not said 'ready' after this long is reloaded, once. */
   static startTimeoutMs = 20_000;
@@ -164,24 +175,18 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
         const preview = (isFirst ? earlyPreview : undefined) ?? this.previewOf(want.uri, previewAbort.signal);
         early = undefined;
         earlyPreview = undefined;
-        if (!asBytes && fetchable(want.uri)) {
-          // The reduced image first, then the URL: measured, this order put the reduced image on screen at 477 ms
-          // and full resolution at 1.5 s; with the URL first the fetch took the CPU the preview's decode needed
-          // and the reduced image mostly came after full resolution (bench runs of 2026-12-06).
-          const p = preview && await Promise.race([preview, new Promise<undefined>((r) => setTimeout(() => r(undefined), ViewerEditorProvider.PREVIEW_WAIT_MS))]).catch(() => undefined);
-          if (p && want === shown) await post({ type: 'preview', key: want.key, image: p.image, fullWidth: p.fullWidth, fullHeight: p.fullHeight, factor: p.factor });
-          if (want === shown) await post({ type: 'imageUrl', key: want.key, url: webview.asWebviewUri(want.uri).toString() });
-          return;
-        }
-        const bytesP = first ?? readBytes(want.uri);
-        // The preview goes first or not at all: behind 15 MB of bytes in the same channel it would be too late.
-        // Tried and measured (viewer bench, 2 cores, 2026-12-06): the bytes in 2 MB slices from the start with
-        // the preview slipped in between slices put the reduced image at 707 ms instead of 401 and full
-        // resolution no earlier (2166 vs 2038 ms): the transfer takes the CPU the preview's decode needs.
-        const p = await Promise.race([preview, new Promise<undefined>((r) => setTimeout(() => r(undefined), ViewerEditorProvider.PREVIEW_WAIT_MS))]);
+        const viaUrl = !asBytes && fetchable(want.uri);
+        const bytesP = viaUrl ? undefined : first ?? readBytes(want.uri); // read while the preview decodes
+        bytesP?.catch(() => undefined); // reported below, once awaited
+        // The reduced image goes first or not at all (measured, viewer bench 2026-12-06): behind 15 MB of
+        // bytes in the same channel it would come too late; bytes in 2 MB slices with it slipped in between put
+        // it at 707 ms instead of 401 and full resolution no earlier; with the URL sent first the page's fetch
+        // took the CPU its decode needed and it mostly came after full resolution.
+        const p = await firstWithin(preview, ViewerEditorProvider.PREVIEW_WAIT_MS);
         if (p && want === shown) await post({ type: 'preview', key: want.key, image: p.image, fullWidth: p.fullWidth, fullHeight: p.fullHeight, factor: p.factor });
-        const bytes = await bytesP;
-        if (want === shown) await post({ type: 'image', bytes, key: want.key });
+        if (want !== shown) return;
+        if (viaUrl) await post({ type: 'imageUrl', key: want.key, url: webview.asWebviewUri(want.uri).toString() });
+        else await post({ type: 'image', bytes: await bytesP!, key: want.key });
       } catch (e) {
         if (want === shown) await post({ type: 'readFailed', message: e instanceof Error ? e.message : String(e) });
       }
@@ -260,8 +265,6 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
           // Not awaited: the bytes follow at once (messages keep their order).
           void post({
             type: 'init', protocol: PROTOCOL_VERSION, fileName: shown.fileName, filePath: shown.uri.fsPath,
-            workerUrl: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview', 'decodeWorker.js')).toString(),
-            wasmBaseUrl: `${webview.asWebviewUri(vscode.Uri.joinPath(dist, 'wasm')).toString()}/`,
             dataset: this.snapshot(binding), key: shown.key, cacheBudgetBytes: this.budgetMB() * 2 ** 20, position: this.position(binding),
           });
           await sendImage();
@@ -333,12 +336,8 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
   }
 
   /**
-   * The reduced first image of a file at least pointbox.viewer.previewMinMB big, or undefined (small file,
-   * setting off, or its decode failed: the full decode in the webview then reports the problem).
-   */
-  /**
    * The viewer page, with its decode worker's URLs on #root so the page starts the worker at once instead of
-   * after the host's 'init' (the worker was ready ~300 ms after 'init'; now before it, BENCHMARKS.md).
+   * after the host's 'init' (where it used to be ready 0.2-0.5 s after 'init'; BENCHMARKS.md, viewer).
    */
   private viewerPage(webview: vscode.Webview): WebviewHtmlOptions {
     const dist = vscode.Uri.joinPath(this.extensionUri, 'dist');
@@ -351,6 +350,10 @@ export class ViewerEditorProvider implements vscode.CustomReadonlyEditorProvider
     };
   }
 
+  /**
+   * The reduced first image of a file at least pointbox.viewer.previewMinMB big, or undefined (small file,
+   * setting off, or its decode failed: the full decode in the webview then reports the problem).
+   */
   private previewOf(uri: vscode.Uri, signal: AbortSignal): Promise<ReducedImage | undefined> | undefined {
     const minMB = vscode.workspace.getConfiguration('pointbox').get<number>('viewer.previewMinMB', 4);
     if (!(Number.isFinite(minMB) && minMB > 0)) return undefined;

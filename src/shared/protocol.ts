@@ -143,8 +143,8 @@ export interface ViewerPosition {
 export type ViewerNavigation = 'next' | 'previous' | 'nextPending' | 'previousPending';
 
 export type HostToViewer =
-  /** First message after 'ready': where the decoder lives and what the file is. */
-  | { type: 'init'; protocol: number; fileName: string; filePath: string; workerUrl: string; wasmBaseUrl: string; dataset: ViewerDataset | null;
+  /** First message after 'ready': what the file is (the page starts its decode worker from URLs on #root, webviewHtml rootData). */
+  | { type: 'init'; protocol: number; fileName: string; filePath: string; dataset: ViewerDataset | null;
     /** The file's cache key (path + size + mtime), the decoded-image cache's budget (setting pointbox.viewer.prefetchBudgetMB) and the position. */
     key: string; cacheBudgetBytes: number; position: ViewerPosition | null }
   /** The file's bytes (an ArrayBuffer, never a JSON array); the webview decodes them in its worker. `key` names the file it is. */

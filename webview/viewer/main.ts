@@ -914,7 +914,6 @@ window.addEventListener('message', (ev: MessageEvent<HostToViewer>) => {
       cache = new ByteBudgetCache<CachedImage>(m.cacheBudgetBytes);
       message.textContent = `Loading ${fileName}…`;
       mark('init');
-      if (!decoder) startDecoder(m.workerUrl, m.wasmBaseUrl); // a page without the URLs on #root
       setDataset(m.dataset);
       return;
     case 'image': void openImage(m.bytes, m.key); return;
@@ -939,12 +938,13 @@ window.addEventListener('message', (ev: MessageEvent<HostToViewer>) => {
     case 'detections': detecting = false; detections = m.result; schedule(); return;
   }
 });
-/** Starts the decode worker (fetching its script takes a few hundred ms in a browser window). */
-function startDecoder(workerUrl: string, wasmBaseUrl: string): void {
-  decoder = DecodeClient.start(workerUrl, wasmBaseUrl);
+// The decode worker starts now, while the host answers 'ready' (fetching its script takes a few hundred ms in a
+// browser window): the host puts its URLs on #root.
+{
+  const rootData = document.getElementById('root')?.dataset;
+  decoder = rootData?.workerUrl && rootData.wasmBaseUrl
+    ? DecodeClient.start(rootData.workerUrl, rootData.wasmBaseUrl)
+    : Promise.reject(new Error('the viewer page has no decode worker URL (#root data-worker-url)'));
   decoder.then(() => mark('worker'), () => undefined); // a failure is reported by openImage
 }
-// The host puts the worker's URLs on #root so the worker starts now, while the host answers 'ready'.
-const rootData = document.getElementById('root')?.dataset;
-if (rootData?.workerUrl && rootData.wasmBaseUrl) startDecoder(rootData.workerUrl, rootData.wasmBaseUrl);
 post({ type: 'ready' });

@@ -7,10 +7,11 @@ import { threadPriorityAvailable } from '../workers/threadPriority';
  * Decode + letterbox of a 1024 px image costs a third to a half of the model's CPU per image here, so every
  * core gets a decode worker. Where the decoders run at lower priority (Linux: threadPriority.ts) onnxruntime
  * gets half the cores: its threads then run whenever they have work, the decoders fill every cycle left, and
- * one onnxruntime thread costs fewer core-ms per image than two (3.8 vs 5.4 on 2 cores). Measured interleaved
- * on 2 cores, 6 rounds: DICOM 0.62 of model-only against 0.58 for all cores at equal priority, PNG 0.45
- * against 0.43, better in every round (BENCHMARKS.md). Without lower-priority decoders half the cores
- * measured slower (the model's thread waited behind decoders), so there onnxruntime gets every core.
+ * one onnxruntime thread costs fewer core-ms per image than two (3.8 vs 5.4 on 2 cores). Measured on 2 cores
+ * against every core at equal priority, interleaved in the same rounds (BENCHMARKS.md, pipeline): PNG 7-9 %
+ * faster in each of three 9-round runs; DICOM even (ahead in two runs, 10 % behind in one), since one thread
+ * caps the model at about 250 images/s. Without lower-priority decoders half the cores measured slower (the
+ * model's thread waited behind decoders), so there onnxruntime gets every core.
  * Spin-waiting is off either way: a spinning thread would hold a core a decoder could use, for nothing.
  * Batch 8 amortizes the per-call cost of the model without holding many images in memory; it grows with the cores.
  */

@@ -11,13 +11,14 @@
 import { existsSync, readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 
-/** Whether this platform can lower one thread's priority (Linux, /proc/thread-self). */
+let available: boolean | undefined;
+/** Whether this platform can lower one thread's priority (Linux, /proc/thread-self); checked once per thread. */
 export function threadPriorityAvailable(): boolean {
-  return process.platform === 'linux' && existsSync('/proc/thread-self');
+  return (available ??= process.platform === 'linux' && existsSync('/proc/thread-self'));
 }
 
 /** Id of the calling thread (Linux); undefined elsewhere. */
-export function currentThreadId(): number | undefined {
+function currentThreadId(): number | undefined {
   if (!threadPriorityAvailable()) return undefined;
   try {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());

@@ -212,7 +212,7 @@ describe('Host work off the main thread', function () {
     try {
       await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(file), 'pointbox.viewer', { preview: false });
       const states = () => JSON.stringify(a.testing.viewers());
-      // 'rendered': the reloaded page got init and the bytes, decoded them and painted the image.
+      // 'rendered': the reloaded page got init and its file, decoded it and painted the image.
       await waitFor(() => a.testing.viewers(), (vs: any[]) => vs.some((v) => v.file === file && v.ready && v.received.includes('rendered')), 90_000, 200)
         .catch(() => assert.fail(`the viewer of ${file} never showed its image after the watchdog: ${states()}`));
       const v = a.testing.viewers().find((x: any) => x.file === file);
